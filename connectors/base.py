@@ -1,0 +1,64 @@
+"""What every connector shares: the source error type, interval days and the batch shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DEFAULT_BATCH_ROWS = 50_000
+SOURCE_ROW = "_source_row"
+
+
+class SourceError(RuntimeError):
+    """The source cannot be read as declared; the message names the source, the file or table and what to do."""
+
+
+@dataclass
+class Connector:
+    """A source system reader: yields Arrow batches of raw string columns plus ``_source_row``."""
+
+    source_id: str
+    options: dict
+
+    kind = "base"
+
+    def read(self, start: dt.date, end: dt.date) -> Iterator[pa.RecordBatch]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def option(self, name: str, default=None):
+        if name in self.options:
+            return self.options[name]
+        if default is None:
+            raise SourceError(f"source {self.source_id}: connector option {name!r} is missing (kind {self.kind})")
+        return default
+
+    @property
+    def batch_rows(self) -> int:
+        return int(self.options.get("batch_rows", DEFAULT_BATCH_ROWS))
+
+
+def days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    """The calendar days of the interval ``[start, end)``."""
+    d = start
+    while d < end:
+        yield d
+        d += dt.timedelta(days=1)
+
+
+def with_source_rows(table: pa.Table | pa.RecordBatch, prefix: str, first_line: int) -> pa.Table:
+    """Add ``_source_row`` = ``<prefix>:<line>`` numbering rows from ``first_line``, vectorized."""
+    n = table.num_rows
+    lines = pc.cast(pa.array(range(first_line, first_line + n), pa.int64()), pa.string())
+    rows = pc.binary_join_element_wise(pa.array([prefix] * n, pa.string()), lines, ":")
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    return table.append_column(SOURCE_ROW, rows)
+
+
+def as_strings(table: pa.Table) -> pa.Table:
+    """Cast every column to string: raw records land as text, typing is the standard's job."""
+    return pa.table({name: pc.cast(col, pa.string()) for name, col in zip(table.column_names, table.columns)})

@@ -1,0 +1,74 @@
+"""Validate a normalized batch (pandas) with the entity's suite and return, per failing row, every rule it broke.
+
+GX over pandas with ``result_format=COMPLETE`` reports the index label of every unexpected row; the batch's index
+is the row's ``_ordinal``, so a failure maps back to exactly one source row.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+
+from quality.suite import expectation_suite  # noqa: E402
+from standards.entity import Entity  # noqa: E402
+
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
+
+
+@dataclass
+class Verdict:
+    failures: dict[int, list[tuple[str, str | None]]] = field(default_factory=lambda: defaultdict(list))
+    expectations: list[dict] = field(default_factory=list)
+
+
+class Validator:
+    """One ephemeral GX context and validation definition per entity, reused across batches."""
+
+    def __init__(self, entity: Entity):
+        self.entity = entity
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+        asset = context.data_sources.add_pandas("unsilo").add_dataframe_asset(entity.name)
+        batch = asset.add_batch_definition_whole_dataframe("batch")
+        suite = context.suites.add(expectation_suite(entity))
+        self.definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"validate-{entity.name}", data=batch, suite=suite)
+        )
+
+    def validate(self, frame: pd.DataFrame, verdict: Verdict) -> None:
+        result = self.definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+        for r in result.results:
+            meta = r.expectation_config.meta or {}
+            rule, fld = meta.get("rule"), meta.get("field")
+            unexpected = r.result.get("unexpected_index_list") or []
+            count = r.result.get("unexpected_count") or 0
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                raise RuntimeError(
+                    f"validating {self.entity.name}: expectation {r.expectation_config.type} on "
+                    f"{r.expectation_config.kwargs.get('column')} raised: {r.exception_info.get('exception_message')}"
+                )
+            if count and len(unexpected) != count:
+                raise RuntimeError(
+                    f"validating {self.entity.name}: rule {rule} on {fld}: GX reported {count} unexpected rows but "
+                    f"returned {len(unexpected)} row ids; refusing to guess which rows to quarantine"
+                )
+            for ordinal in unexpected:
+                verdict.failures[int(ordinal)].append((rule, fld))
+            verdict.expectations.append(
+                {
+                    "expectation": r.expectation_config.type,
+                    "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A"),
+                    "rule": rule,
+                    "field": fld,
+                    "success": bool(r.success),
+                    "unexpected_count": int(count),
+                    "element_count": int(r.result.get("element_count") or len(frame)),
+                }
+            )

@@ -1,0 +1,250 @@
+"""The ``unsilo`` command line: demo, sync, night, ledger, query, sources, dictionary."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="unsilo: nightly integration of a city's departmental data into one DuckDB warehouse.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+STATE = {"debug": False}
+
+
+class UsageError(RuntimeError):
+    pass
+
+
+@app.callback()
+def main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors.")):
+    STATE["debug"] = debug
+
+
+def _date(value: str | None, what: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{what} {value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _interval(start: str | None, end: str | None, tz: str):
+    from zoneinfo import ZoneInfo
+
+    from unsilo.interval import Interval
+
+    s, e = _date(start, "--start"), _date(end, "--end")
+    if s is None:
+        s = (dt.datetime.now(ZoneInfo(tz)) - dt.timedelta(days=1)).date()
+    if e is None:
+        e = s + dt.timedelta(days=1)
+    try:
+        return Interval(s, e)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_entries(entries) -> None:
+    table = Table(title="Ledger of this run")
+    for col in ("source", "interval", "extracted", "loaded", "quarantined", "unchanged", "status"):
+        table.add_column(col, justify="right" if col in ("extracted", "loaded", "quarantined", "unchanged") else "left")
+    for e in entries:
+        table.add_row(e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded),
+                      str(e.quarantined), str(e.unchanged), e.status if e.status == "success" else f"[red]{e.status}")
+    console.print(table)
+
+
+@app.command()
+def sync(
+    source: str = typer.Argument(..., help="A source id (e.g. housing_tenancies) or a path to a source YAML."),
+    start: Optional[str] = typer.Option(None, help="First day of the interval (default: yesterday)."),
+    end: Optional[str] = typer.Option(None, help="Day after the last day (default: start + 1 day)."),
+):
+    """Run one source for one data interval: extract, normalize, validate, load."""
+    from unsilo.catalog import source as find_source
+    from unsilo.night import rebuild_marts, run_source
+    from unsilo.settings import settings
+
+    cfg = settings()
+    src = find_source(source, cfg)
+    entry = run_source(src, _interval(start, end, cfg.timezone), cfg)
+    rebuild_marts(cfg)
+    _print_entries([entry])
+
+
+@app.command()
+def night(
+    date: Optional[str] = typer.Option(None, "--date", help="The night to run (default: yesterday)."),
+    department: Optional[str] = typer.Option(None, help="Only this department's sources."),
+):
+    """Run every source (of one department) for one night in this process, without Airflow."""
+    from unsilo.catalog import sources
+    from unsilo.night import rebuild_marts, run_source
+    from unsilo.settings import settings
+
+    cfg = settings()
+    interval = _interval(date, None, cfg.timezone)
+    entries, failed = [], []
+    for src in sources(cfg, department):
+        try:
+            entries.append(run_source(src, interval, cfg))
+        except Exception as exc:  # one failing source never stops the others
+            failed.append(f"{src['id']}: {exc}")
+    rebuild_marts(cfg)
+    _print_entries(entries)
+    if failed:
+        raise UsageError("sources failed: " + "; ".join(failed))
+
+
+def _rows(sql: str):
+    from unsilo.settings import settings
+    from warehouse.schema import connect
+
+    with connect(settings().warehouse, read_only=True) as con:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return names, cur.fetchall()
+
+
+def _jsonable(v):
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray)):
+        return v.hex()
+    if hasattr(v, "__float__") and not isinstance(v, (int, float, bool)):
+        return float(v)
+    return v
+
+
+@app.command()
+def ledger(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per source and run."),
+    source: Optional[str] = typer.Option(None, help="Only this source."),
+):
+    """Show the run ledger: extracted = loaded + quarantined + unchanged for every source and run."""
+    where = "WHERE source = ?" if source else ""
+    from unsilo.settings import settings
+    from warehouse.schema import connect
+
+    with connect(settings().warehouse, read_only=True) as con:
+        cur = con.execute(f"SELECT * FROM meta.ledger {where} ORDER BY started_at, source", [source] if source else [])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, (_jsonable(v) for v in r))) for r in cur.fetchall()]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    table = Table(title="unsilo ledger")
+    cols = ("source", "interval_start", "extracted", "loaded", "quarantined", "unchanged", "status", "run_id")
+    for c in cols:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in cols))
+    console.print(table)
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="SQL text, or a path to a .sql file."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+):
+    """Query the warehouse (read-only)."""
+    if fmt not in ("table", "csv", "json"):
+        raise UsageError(f"--format must be table, csv or json, not {fmt!r}")
+    path = Path(sql)
+    if sql.endswith(".sql") and path.exists():
+        sql = path.read_text(encoding="utf-8")
+    names, rows = _rows(sql)
+    if fmt == "json":
+        print(json.dumps([dict(zip(names, map(_jsonable, r))) for r in rows], ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(names)
+        w.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    else:
+        table = Table()
+        for n in names:
+            table.add_column(n)
+        for r in rows:
+            table.add_row(*("" if v is None else str(v) for v in r))
+        console.print(table)
+
+
+@app.command("sources")
+def list_sources(department: Optional[str] = typer.Option(None)):
+    """List the source catalog."""
+    from unsilo.catalog import sources
+    from unsilo.settings import settings
+
+    table = Table(title="sources")
+    for c in ("id", "department", "entity", "connector"):
+        table.add_column(c)
+    for s in sources(settings(), department):
+        table.add_row(s["id"], s["department"], s["entity"], s["connector"]["kind"])
+    console.print(table)
+
+
+@app.command()
+def dictionary(
+    check: bool = typer.Option(False, "--check", help="Fail if docs/data-dictionary.md is out of date."),
+):
+    """Regenerate docs/data-dictionary.md from the standard."""
+    from standards.data_dictionary import data_dictionary
+    from unsilo.settings import REPO
+
+    path = REPO / "docs" / "data-dictionary.md"
+    text = data_dictionary()
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            raise UsageError(f"{path} is out of date: run `unsilo dictionary`")
+        console.print(f"{path} is up to date")
+        return
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    people: int = typer.Option(2000, help="Size of the synthetic population."),
+    seed: int = typer.Option(20260601, help="Seed: the same seed gives the same departments."),
+    use_airflow: bool = typer.Option(True, "--airflow/--no-airflow", help="Run the DAGs through real Airflow."),
+    generate_only: bool = typer.Option(False, "--generate-only", help="Only generate the department systems."),
+):
+    """Generate the four department systems, run one night of all four through Airflow, print a summary."""
+    from unsilo.demo_night import demo_night
+
+    demo_night(people=people, seed=seed, use_airflow=use_airflow, generate_only=generate_only, console=console)
+
+
+def run() -> None:
+    """Entry point: one clear line on error, a traceback only with --debug."""
+    try:
+        app(standalone_mode=False)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the CLI's one place that turns errors into one line
+        if STATE["debug"]:
+            raise
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

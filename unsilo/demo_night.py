@@ -1,0 +1,95 @@
+"""``unsilo demo``: generate the department systems, run one night of all four departments, print a summary."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from unsilo.catalog import DEPARTMENTS
+from unsilo.interval import Interval
+from unsilo.settings import settings
+from warehouse.schema import connect
+
+
+def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, console: Console) -> None:
+    from unsilo.demo import NIGHT, generate
+
+    cfg = settings()
+    t0 = time.monotonic()
+    console.print(f"[bold]Generating[/bold] the department systems for {people} people (seed {seed}) in {cfg.home}")
+    truth = generate(cfg.home, people=people, seed=seed)
+    cfg.ensure_key_file()
+    console.print(f"  {sum(s['rows'] for s in truth['sources'].values())} records in "
+                  f"{len(truth['sources'])} sources, truth in {cfg.home / 'departments' / 'truth.json'}")
+    if generate_only:
+        return
+    interval = Interval.night(NIGHT)
+    if use_airflow:
+        from unsilo.airflow_runner import prepare, run_dag
+
+        log = cfg.home / "airflow" / "demo.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("", encoding="utf-8")
+        console.print(f"[bold]Airflow[/bold]: migrating metadata DB and serializing DAGs (log: {log})")
+        prepare(cfg, log)
+        for department in DEPARTMENTS:
+            console.print(f"[bold]Airflow[/bold]: airflow dags test sync_{department} for the night {interval}")
+            run_dag(f"sync_{department}", NIGHT, cfg, log)
+    else:
+        from unsilo.catalog import sources
+        from unsilo.night import rebuild_marts, run_source
+
+        for src in sources(cfg):
+            console.print(f"  running {src['id']}")
+            run_source(src, interval, cfg)
+        rebuild_marts(cfg)
+    summary(console, interval)
+    console.print(f"done in {time.monotonic() - t0:.0f} s. Try: unsilo query \"SELECT * FROM marts.community_overview\"")
+
+
+def summary(console: Console, interval: Interval) -> None:
+    cfg = settings()
+    with connect(cfg.warehouse, read_only=True) as con:
+        ledger = con.execute(
+            """SELECT source, extracted, loaded, quarantined, unchanged, status FROM meta.ledger l
+            WHERE interval_start = ? AND started_at = (SELECT max(started_at) FROM meta.ledger m
+                                                     WHERE m.source = l.source AND m.interval_start = l.interval_start)
+            ORDER BY source""",
+            [interval.start],
+        ).fetchall()
+        t = Table(title=f"Night {interval}: ledger (extracted = loaded + quarantined + unchanged)")
+        for c in ("source", "extracted", "loaded", "quarantined", "unchanged", "status"):
+            t.add_column(c)
+        for row in ledger:
+            t.add_row(*map(str, row))
+        console.print(t)
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'std' ORDER BY 1"
+        ).fetchall()
+        t = Table(title="Rows per entity (std)")
+        t.add_column("entity")
+        t.add_column("rows", justify="right")
+        for (name,) in tables:
+            t.add_row(name, str(con.execute(f"SELECT count(*) FROM std.{name}").fetchone()[0]))
+        console.print(t)
+        rules = con.execute(
+            """SELECT rule, count(*) FROM (SELECT unnest(rules) AS rule FROM meta.quarantine WHERE interval_start = ?)
+            GROUP BY rule ORDER BY rule""",
+            [interval.start],
+        ).fetchall()
+        t = Table(title="Quarantined rows per rule")
+        t.add_column("rule")
+        t.add_column("rows", justify="right")
+        for rule, n in rules:
+            t.add_row(rule, str(n))
+        console.print(t)
+        cur = con.execute("SELECT * FROM marts.community_overview")
+        names = [d[0] for d in cur.description]
+        t = Table(title="Across departments, per community (marts.community_overview)")
+        for n in names:
+            t.add_column(n)
+        for row in cur.fetchall():
+            t.add_row(*map(str, row))
+        console.print(t)

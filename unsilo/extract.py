@@ -1,0 +1,61 @@
+"""Stage 1: read the source for the interval and land the raw records unchanged as Parquet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors import SourceError, connector
+from unsilo.interval import Interval
+from unsilo.settings import Settings
+
+
+@dataclass(frozen=True)
+class Landed:
+    path: Path
+    rows: int
+    columns: list[str]
+
+
+def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path:
+    return settings.landing / source_id / f"{interval.slug}.parquet"
+
+
+def extract(source: dict, interval: Interval, settings: Settings) -> Landed:
+    """Write ``landing/<source>/<interval>.parquet``: raw text columns + ``_source``, ``_source_row``,
+    ``_extracted_at``, ``_ordinal``. Memory holds one batch at a time."""
+    conn = connector(source["id"], source["connector"]["kind"], source["connector"])
+    path = landing_path(settings, source["id"], interval)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.part")
+    extracted_at = dt.datetime.now(dt.timezone.utc)
+    writer = None
+    rows = 0
+    columns: list[str] = []
+    try:
+        for batch in conn.read(interval.start, interval.end):
+            n = batch.num_rows
+            batch = batch.append_column("_source", pa.array([source["id"]] * n, pa.string()))
+            batch = batch.append_column("_extracted_at", pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC")))
+            batch = batch.append_column("_ordinal", pa.array(range(rows, rows + n), pa.int64()))
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, batch.schema)
+                columns = batch.column_names
+            elif batch.column_names != columns:
+                raise SourceError(
+                    f"source {source['id']}: columns changed within the interval: {columns} then {batch.column_names}"
+                )
+            writer.write_table(batch)
+            rows += n
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        tmp.unlink(missing_ok=True)
+        return Landed(path=path, rows=0, columns=[])
+    tmp.replace(path)
+    return Landed(path=path, rows=rows, columns=columns)

@@ -1,0 +1,134 @@
+"""Stage 4: in one transaction, merge valid rows into ``std.<entity>``, quarantine the rest, write the ledger row.
+
+Merge: a row whose key and business-column hash already exist is *unchanged* (not rewritten, so its lineage keeps
+the run that first loaded it); a new or changed row is *loaded* (insert, or update on key conflict). Quarantine rows
+are identified by source, interval and source row, so a re-run of the same night leaves them as they were.
+extracted = loaded + quarantined + unchanged, always; the ledger refuses to record anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from standards.entity import Entity
+from standards.transform import META_COLUMNS, quote_ident, quote_literal
+
+
+@dataclass
+class LedgerEntry:
+    run_id: str
+    source: str
+    department: str
+    entity: str
+    interval_start: dt.date
+    interval_end: dt.date
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    extracted: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    unchanged: int = 0
+    status: str = "success"
+    message: str | None = None
+
+    def reconciles(self) -> bool:
+        return self.extracted == self.loaded + self.quarantined + self.unchanged
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("interval_start", "interval_end", "started_at", "finished_at"):
+            d[k] = d[k].isoformat()
+        return d
+
+
+def write_ledger(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
+    if entry.status == "success" and not entry.reconciles():
+        raise RuntimeError(
+            f"ledger for {entry.source} does not reconcile: extracted {entry.extracted} != loaded {entry.loaded} "
+            f"+ quarantined {entry.quarantined} + unchanged {entry.unchanged}"
+        )
+    d = asdict(entry)
+    cols = ", ".join(d)
+    con.execute(f"INSERT INTO meta.ledger ({cols}) VALUES ({', '.join('?' for _ in d)})", list(d.values()))
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    entry: LedgerEntry,
+    landing: Path,
+    raw_columns: list[str],
+    normalized: Path,
+    verdicts: Path,
+    expectations: list[dict],
+) -> LedgerEntry:
+    """Merge, quarantine and ledger in one transaction; on any error nothing is changed."""
+    fields = [f.name for f in entity.fields]
+    cols = ", ".join(quote_ident(f) for f in fields)
+    pk = [quote_ident(k) for k in entity.primary_key]
+    on_pk = " AND ".join(f"t.{k} = s.{k}" for k in pk)
+    updates = ", ".join(f"{quote_ident(f)} = excluded.{quote_ident(f)}" for f in fields if f not in entity.primary_key)
+    updates += ", _source = excluded._source, _run_id = excluded._run_id, _extracted_at = excluded._extracted_at, "
+    updates += "_row_hash = excluded._row_hash"
+    raw = [c for c in raw_columns if c not in META_COLUMNS]
+    record = "json_object(" + ", ".join(f"{quote_literal(c)}, l.{quote_ident(c)}" for c in raw) + ")"
+    run = quote_literal(entry.run_id)
+    src = quote_literal(entry.source)
+    start = quote_literal(entry.interval_start.isoformat())
+    end = quote_literal(entry.interval_end.isoformat())
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE staged AS
+            SELECT n.* FROM read_parquet('{normalized}') n
+            ANTI JOIN read_parquet('{verdicts}') v ON v._ordinal = n._ordinal"""
+        )
+        entry.unchanged = con.execute(
+            f"SELECT count(*) FROM staged s JOIN {entity.table} t ON {on_pk} AND t._row_hash = s._row_hash"
+        ).fetchone()[0]
+        conflict = f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {updates}" if updates else ""
+        entry.loaded = con.execute(
+            f"""INSERT INTO {entity.table} ({cols}, _source, _run_id, _extracted_at, _row_hash)
+            SELECT {cols}, _source, {run}, _extracted_at, _row_hash FROM staged s
+            WHERE NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {on_pk} AND t._row_hash = s._row_hash)
+            {conflict}"""
+        ).fetchone()[0]
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT md5({src} || '|' || {start} || '|' || l._source_row) AS quarantine_id,
+                   {src} AS source, {quote_literal(entity.name)} AS entity,
+                   CAST({start} AS DATE) AS interval_start, CAST({end} AS DATE) AS interval_end,
+                   l._source_row AS source_row, v.rules, v.checks,
+                   CAST({record} AS JSON) AS record,
+                   md5(array_to_string(v.checks, ',') || CAST({record} AS VARCHAR)) AS record_hash,
+                   {run} AS run_id, now() AS quarantined_at
+            FROM read_parquet('{verdicts}') v JOIN read_parquet('{landing}') l ON l._ordinal = v._ordinal"""
+        )
+        con.execute(
+            f"""DELETE FROM meta.quarantine q WHERE q.source = {src} AND q.interval_start = CAST({start} AS DATE)
+            AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.quarantine_id = q.quarantine_id
+                            AND i.record_hash = q.record_hash)"""
+        )
+        con.execute(
+            """INSERT INTO meta.quarantine SELECT * FROM incoming i
+            WHERE NOT EXISTS (SELECT 1 FROM meta.quarantine q WHERE q.quarantine_id = i.quarantine_id)"""
+        )
+        entry.quarantined = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
+        for e in expectations:
+            con.execute(
+                "INSERT INTO meta.validation_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry.run_id, entry.source, entity.name, e["expectation"], e["column"], e["rule"], e["field"],
+                 e["success"], e["unexpected_count"], e["element_count"]],
+            )
+        entry.finished_at = dt.datetime.now(dt.timezone.utc)
+        write_ledger(con, entry)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return entry

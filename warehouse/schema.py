@@ -1,0 +1,72 @@
+"""Create the warehouse: ``std`` tables from the standard, ``meta`` tables for the ledger, quarantine and results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from standards.ddl import all_ddl
+
+META_DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE TABLE IF NOT EXISTS meta.ledger (
+    run_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    department VARCHAR NOT NULL,
+    entity VARCHAR NOT NULL,
+    interval_start DATE NOT NULL,
+    interval_end DATE NOT NULL,
+    started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    finished_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    extracted BIGINT NOT NULL,
+    loaded BIGINT NOT NULL,
+    quarantined BIGINT NOT NULL,
+    unchanged BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta.quarantine (
+    quarantine_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    entity VARCHAR NOT NULL,
+    interval_start DATE NOT NULL,
+    interval_end DATE NOT NULL,
+    source_row VARCHAR NOT NULL,
+    rules VARCHAR[] NOT NULL,
+    checks VARCHAR[] NOT NULL,
+    record JSON NOT NULL,
+    record_hash VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    quarantined_at TIMESTAMP WITH TIME ZONE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta.validation_result (
+    run_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    entity VARCHAR NOT NULL,
+    expectation VARCHAR NOT NULL,
+    "column" VARCHAR,
+    rule VARCHAR,
+    field VARCHAR,
+    success BOOLEAN NOT NULL,
+    unexpected_count BIGINT NOT NULL,
+    element_count BIGINT NOT NULL
+);
+"""
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(all_ddl())
+    con.execute(META_DDL)
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (creating it and its schemas when writing)."""
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(f"no warehouse at {path}: run a night first (unsilo demo, or unsilo sync SOURCE)")
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    create(con)
+    return con

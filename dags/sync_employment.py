@@ -1,4 +1,4 @@
-"""Nightly sync of the employment department (one task per source YAML with `department: employment`)."""
+"""Airflow DAG: nightly sync of the employment department (one task per source YAML with `department: employment`)."""
 
 from unsilo_department_dag import department_dag
 

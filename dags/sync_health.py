@@ -1,4 +1,4 @@
-"""Nightly sync of the health department (one task per source YAML with `department: health`)."""
+"""Airflow DAG: nightly sync of the health department (one task per source YAML with `department: health`)."""
 
 from unsilo_department_dag import department_dag
 

@@ -1,4 +1,4 @@
-"""Nightly sync of the housing department (one task per source YAML with `department: housing`)."""
+"""Airflow DAG: nightly sync of the housing department (one task per source YAML with `department: housing`)."""
 
 from unsilo_department_dag import department_dag
 

@@ -1,4 +1,4 @@
-"""Nightly sync of the transport department (one task per source YAML with `department: transport`)."""
+"""Airflow DAG: nightly sync of the transport department (one task per source YAML with `department: transport`)."""
 
 from unsilo_department_dag import department_dag
 

@@ -24,6 +24,7 @@ TYPE_MISMATCH = "type-mismatch"
 DUPLICATE_KEY = "duplicate-key"
 UNDECODABLE_BYTES = "undecodable-bytes"
 
+TYPED = ("date", "datetime", "integer", "number", "boolean")
 DUP_RANK = "_dup_rank"
 OK_ENCODING = "_ok_encoding"
 
@@ -45,7 +46,10 @@ class Rule:
 def rules(entity: Entity) -> list[Rule]:
     out: list[Rule] = []
     for f in entity.fields:
-        if f.required:
+        if f.required and f.type in TYPED:
+            # a value that is present but does not parse is that type's rule's business, not "missing"
+            out.append(Rule(REQUIRED_MISSING, "is_true", ok_column("present", f.name), f.name))
+        elif f.required:
             out.append(Rule(REQUIRED_MISSING, "not_null", f.name, f.name))
         if f.id_scheme == "gb11643":
             out.append(Rule(ID_CHECK_DIGIT, "is_true", ok_column("id", f.name), f.name))

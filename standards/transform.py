@@ -15,7 +15,7 @@ from standards import gb11643
 from standards.codelists import crosswalk
 from standards.entity import Entity, Field
 from standards.pseudonym import hmac_sql
-from standards.rules import DUP_RANK, OK_ENCODING, ok_column
+from standards.rules import DUP_RANK, OK_ENCODING, TYPED, ok_column
 
 META_COLUMNS = ("_source", "_source_row", "_extracted_at", "_ordinal")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
@@ -105,6 +105,8 @@ def compile_transform(
             spec = {"from": spec}
         text = f"NULLIF(trim(CAST({_raw_expr(source_id, f.name, spec, colset)} AS VARCHAR)), '')"
         text = _crosswalked(text, f, spec.get("codelist_system", system))
+        if f.type in TYPED and f.required:
+            checks.append(f"({text} IS NOT NULL) AS {ok_column('present', f.name)}")
         if "pseudonymize" in spec:
             if f.id_scheme == "gb11643":
                 text = gb11643.normalized_sql(text)

@@ -159,8 +159,10 @@ def _seed_registrations(rng: random.Random, records: list[dict[str, Any]]) -> Se
     seeding = Seeding(rng, len(records))
     for index in seeding.choose("id-check-digit"):
         records[index]["身份证号"] = resident_id.corrupt(records[index]["身份证号"], rng.randrange(10))
-    for index in seeding.choose("impossible-date", lambda i: not records[i]["终止日期"]):
-        records[index]["登记日期"] = IMPOSSIBLE_DAY
+    # In the (optional) end date of an ended registration: a bad date in the required 登记日期 would
+    # also leave a required field without a usable value, and a record carries one defect only.
+    for index in seeding.choose("impossible-date", lambda i: bool(records[i]["终止日期"])):
+        records[index]["终止日期"] = IMPOSSIBLE_DAY
     for index in seeding.choose("unknown-code"):
         records[index]["行业代码"] = "Z"
     for index in seeding.choose("required-missing"):

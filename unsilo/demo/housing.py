@@ -107,8 +107,9 @@ def _tenancies(rng: random.Random, population: Population, tenure: dict[str, str
         arrears = rng.choices((0, 1, 2, 3, 4, 6), weights=(80, 8, 5, 3, 2, 2))[0]
         status = "3" if arrears >= 3 and rng.random() < 0.5 else "1"
         leases.append((start, household, unit_id, None, rent, arrears, status))
-        if rng.random() < 0.25 and start >= datetime.date(2011, 6, 1):
-            begun = clock.day_between(rng, datetime.date(2008, 1, 1), start - datetime.timedelta(days=400))
+        first = max(household.registered_on, datetime.date(2008, 1, 1))
+        if rng.random() < 0.25 and start - datetime.timedelta(days=400) >= first:
+            begun = clock.day_between(rng, first, start - datetime.timedelta(days=400))
             old_rent = round(rent * rng.uniform(0.8, 0.95), 2)
             leases.append((begun, household, unit_id, start - datetime.timedelta(days=1), old_rent, 0, "2"))
     leases.sort(key=lambda lease: (lease[0], lease[1].index))
@@ -138,10 +139,14 @@ def _subsidies(rng: random.Random, population: Population, tenure: dict[str, str
             subsidy_type = rng.choice(kind)
             low, high = SUBSIDY_AMOUNTS[subsidy_type]
             if earlier:
-                start = clock.day_between(rng, datetime.date(2015, 1, 1), datetime.date(2019, 12, 31))
+                if household.registered_on > datetime.date(2019, 6, 30):
+                    break
+                start = clock.day_between(rng, max(household.registered_on, datetime.date(2015, 1, 1)),
+                                          datetime.date(2019, 12, 31))
                 end = clock.day_between(rng, start + datetime.timedelta(days=180), datetime.date(2020, 12, 31))
             else:
-                start = clock.day_between(rng, datetime.date(2021, 1, 1), clock.NIGHT - datetime.timedelta(days=30))
+                first = min(max(household.registered_on, datetime.date(2021, 1, 1)), clock.NIGHT - datetime.timedelta(days=30))
+                start = clock.day_between(rng, first, clock.NIGHT - datetime.timedelta(days=30))
                 end = None
                 if rng.random() < 0.3:
                     end = clock.day_between(rng, start + datetime.timedelta(days=90), clock.NIGHT)
@@ -172,7 +177,8 @@ def _seed(rng: random.Random, tables: dict[str, list[dict[str, Any]]]) -> dict[s
         units[index]["community_code"] = None
     defects = seeding.keys(lambda i: f"housing_units:{units[i]['unit_id']}")
     truth["housing_units"] = {"rows": len(units), "defects": defects}
-    truth["housing_addresses"] = {"rows": len(units), "defects": {"required-missing": list(defects["required-missing"])}}
+    missing = list(defects.get("required-missing", []))
+    truth["housing_addresses"] = {"rows": len(units), "defects": {"required-missing": missing} if missing else {}}
 
     households = tables["households"]
     seeding = Seeding(rng, len(households))

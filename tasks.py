@@ -37,6 +37,8 @@ def ensure_venv() -> None:
         return
     if not (BIN / "uv").exists():
         print(f"installing uv {UV_VERSION} into .venv", flush=True)
+        if subprocess.run([str(BIN / "python"), "-m", "pip", "--version"], capture_output=True).returncode != 0:
+            run(BIN / "python", "-m", "ensurepip", "--upgrade")  # a venv made without pip
         run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"uv=={UV_VERSION}")
     print("installing the locked dependencies (uv sync --locked)", flush=True)
     env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(VENV))

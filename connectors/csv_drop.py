@@ -13,6 +13,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -41,18 +42,52 @@ def read_csv_file(path: Path, encoding: str, delimiter: str, batch_rows: int) ->
         if not header:
             return
         header[0] = header[0].lstrip("\ufeff")
-        reader = pacsv.open_csv(
-            tmp.name,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=max(CHUNK, batch_rows * 64)),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=False, quoted_strings_can_be_null=False
-            ),
-        )
         line = 2
-        for batch in reader:
-            yield with_source_rows(batch, path.name, line)
-            line += batch.num_rows
+        try:
+            reader = pacsv.open_csv(
+                tmp.name,
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=max(CHUNK, batch_rows * 64)),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header}, strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                yield with_source_rows(batch, path.name, line)
+                line += batch.num_rows
+        except pa.ArrowInvalid:
+            # Arrow rejects rows with fewer fields than the header (writers that leave trailing empty fields out)
+            # and a header without a line break: finish the file with the csv module from the first row not yet
+            # yielded, padding short rows with empty fields. A row with more fields than the header is an error.
+            with open(tmp.name, encoding="utf-8", newline="") as f:
+                yield from read_padded(f, path.name, header, delimiter, batch_rows, done=line - 2)
+
+
+def read_padded(
+    f: TextIO, name: str, header: list[str], delimiter: str, batch_rows: int, done: int = 0
+) -> Iterator[pa.Table]:
+    """The csv module's reading of the text stream ``f`` after its header and ``done`` records, short rows padded
+    with empty fields; a row with more fields than the header raises ``ValueError``."""
+    records = (r for r in csv.reader(f, delimiter=delimiter) if r)  # blank lines are skipped, as Arrow does
+    next(records, None)
+    rows: list[list[str]] = []
+    line = 2 + done
+    for number, record in enumerate(records, start=2):
+        if number < line:
+            continue
+        if len(record) > len(header):
+            raise ValueError(f"record {number} has {len(record)} fields, the header {len(header)}")
+        rows.append(record + [""] * (len(header) - len(record)))
+        if len(rows) >= batch_rows:
+            yield with_source_rows(_table(header, rows), name, line)
+            line, rows = line + len(rows), []
+    if rows:
+        yield with_source_rows(_table(header, rows), name, line)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> pa.Table:
+    return pa.Table.from_arrays([pa.array(col, pa.string()) for col in zip(*rows)], names=header)
 
 
 class CsvDrop(Connector):
@@ -81,4 +116,10 @@ class CsvDrop(Connector):
         except LookupError:
             raise SourceError(f"source {self.source_id}: unknown encoding {encoding!r} in the source YAML") from None
         for path in self.files(start, end):
-            yield from read_csv_file(path, encoding, self.options.get("delimiter", ","), self.batch_rows)
+            try:
+                yield from read_csv_file(path, encoding, self.options.get("delimiter", ","), self.batch_rows)
+            except ValueError as exc:  # pyarrow.ArrowInvalid is a ValueError
+                raise SourceError(
+                    f"source {self.source_id}: {path} is not a CSV file with the declared layout: {exc}; check "
+                    f"'delimiter'/'encoding' in the source YAML or ask the department for a corrected drop"
+                ) from None

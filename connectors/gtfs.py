@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from connectors.base import Connector, SourceError, with_source_rows
+from connectors.csv_drop import read_padded
 
 
 class Gtfs(Connector):
@@ -42,11 +43,21 @@ class Gtfs(Connector):
         data = self._bytes().decode("utf-8-sig", errors="replace").encode("utf-8")
         header = data.split(b"\n", 1)[0].decode().strip().split(",")
         header = [h.strip() for h in header]
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=False
-            ),
-        )
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(data),
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header}, strings_can_be_null=False
+                ),
+            )
+        except pa.ArrowInvalid:
+            # Rows that leave trailing empty fields out, or a header-only file without a line break.
+            try:
+                text = io.StringIO(data.decode("utf-8"), newline="")
+                yield from read_padded(text, self.option("file"), header, ",", self.batch_rows)
+            except ValueError as exc:
+                raise SourceError(f"source {self.source_id}: {self.option('file')} in GTFS feed "
+                                  f"{self.option('path')} is not a valid CSV table: {exc}") from None
+            return
         yield with_source_rows(table, self.option("file"), 2)

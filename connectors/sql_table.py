@@ -13,10 +13,16 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from connectors.base import Connector, SourceError, as_strings
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# SQLite compares timestamps as text: bind the bounds as 'YYYY-MM-DD HH:MM:SS' (SQLAlchemy's default appends
+# '.000000', which sorts after a stored '2026-06-01 00:00:00' and so moves midnight rows to the previous night).
+BOUND = sa.DateTime().with_variant(
+    sqlite.DATETIME(storage_format="%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"), "sqlite"
+)
 
 
 def _ident(source_id: str, what: str, name: str) -> str:
@@ -35,7 +41,7 @@ class SqlTable(Connector):
         key = _ident(self.source_id, "key", self.option("key"))
         cursor = _ident(self.source_id, "cursor", self.option("cursor"))
         query = sa.text(f"SELECT * FROM {table} WHERE {cursor} >= :start AND {cursor} < :end ORDER BY {key}").bindparams(
-            sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
+            sa.bindparam("start", type_=BOUND), sa.bindparam("end", type_=BOUND)
         )
         url = self.option("url")
         try:

@@ -246,5 +246,6 @@ def run() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err.print(f"[red]error:[/red] {first}", highlight=False, soft_wrap=True)
         sys.exit(1)

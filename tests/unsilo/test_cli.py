@@ -1,0 +1,95 @@
+"""The ``unsilo`` command line, run as a user runs it (a subprocess), against a night loaded in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.night_fixture import KEY, generated_night
+
+UNSILO = Path(sys.executable).with_name("unsilo")
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        n = generated_night(tmp_path_factory, mp, people=120)
+        n.run()
+        yield n
+
+
+def cli(night, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, UNSILO_HOME=str(night.home), UNSILO_PSEUDONYM_KEY=KEY, COLUMNS="200")
+    return subprocess.run([str(UNSILO), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_ledger_json_has_one_reconciled_object_per_source_and_run(night):
+    out = cli(night, "ledger", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert len(rows) == len(night.truth["sources"])
+    for r in rows:
+        for key in ("source", "run_id", "interval_start", "interval_end", "extracted", "loaded", "quarantined",
+                    "unchanged", "status"):
+            assert key in r
+        assert r["extracted"] == r["loaded"] + r["quarantined"] + r["unchanged"]
+        assert r["interval_start"] == "2026-06-01" and r["interval_end"] == "2026-06-02"
+
+
+def test_query_json_and_csv(night, tmp_path):
+    out = cli(night, "query", "SELECT community_code, residents FROM marts.community_overview ORDER BY 1",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert set(rows[0]) == {"community_code", "residents"}
+    assert {r["community_code"] for r in rows} == set(night.truth["population"]["communities"])
+    sql = tmp_path / "q.sql"
+    sql.write_text("SELECT count(*) AS n FROM std.community", encoding="utf-8")
+    out = cli(night, "query", str(sql), "--format", "csv")
+    assert out.stdout.splitlines() == ["n", str(len(night.truth["population"]["communities"]))]
+
+
+def test_sync_one_source_by_id_and_by_path(night):
+    out = cli(night, "sync", "transport_routes", "--start", "2026-06-01")
+    assert out.returncode == 0, out.stderr
+    assert "transport_routes" in out.stdout
+    yaml = Path(__file__).resolve().parents[2] / "sources" / "transport_stops.yaml"
+    out = cli(night, "sync", str(yaml), "--start", "2026-06-01", "--end", "2026-06-02")
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("sync", "no_such_source"), "no source 'no_such_source'"),
+        (("sync", "transport_routes", "--start", "June"), "--start 'June' is not a date"),
+        (("query", "SELECT * FROM no_such_table"), "no_such_table"),
+        (("query", "SELECT 1", "--format", "xml"), "--format must be"),
+        (("sync", "employment_registration", "--start", "2026-05-01"), "employment_registration"),
+    ],
+)
+def test_errors_are_one_clear_line_without_traceback(night, args, message):
+    out = cli(night, *args)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr + out.stdout
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) <= 3  # one line, soft-wrapped at most
+
+
+def test_debug_shows_the_traceback(night):
+    out = cli(night, "--debug", "sync", "no_such_source")
+    assert out.returncode != 0
+    assert "Traceback" in out.stderr
+
+
+def test_a_missing_drop_fails_that_source_with_a_ledger_row(night):
+    out = cli(night, "sync", "employment_registration", "--start", "2026-05-01")
+    assert "no file" in out.stderr
+    rows = json.loads(cli(night, "ledger", "--json", "--source", "employment_registration").stdout)
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert failed and "就业登记_20260501.csv" in failed[-1]["message"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
+
+from tests.services import SERVERS, server_database
 
 from connectors import SourceError, SqlTable
 from tests.connectors.conftest import NIGHT, read_batches, read_table
@@ -114,42 +113,15 @@ def test_bad_url_is_a_source_error():
 
 # --- PostgreSQL and MariaDB --------------------------------------------------------------------------------------
 
-SERVERS = {
-    "postgresql": ("PostgreSQL", "127.0.0.1:5432", "postgresql+psycopg://postgres@127.0.0.1:5432/", "postgres",
-                   "pg_ctlcluster 15 main start", {"connect_timeout": 3}),
-    "mariadb": ("MariaDB", "127.0.0.1:3306", "mysql+pymysql://root@127.0.0.1:3306/", "",
-                "start-stop-daemon --start --background --exec /usr/sbin/mariadbd", {"connect_timeout": 3}),
-}
-
-
 @pytest.fixture(scope="module", params=sorted(SERVERS))
 def server_url(request, sqlite_db) -> Iterator[str]:
     """A fresh database on the server holding the demo's housing tables; dropped afterwards."""
-    label, where, base, admin_db, start, connect_args = SERVERS[request.param]
-    admin = sa.create_engine(base + admin_db, isolation_level="AUTOCOMMIT", connect_args=connect_args)
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{label} not reachable at {where} (CI=true requires it): {str(exc).splitlines()[0]}")
-        pytest.skip(f"{label} not reachable at {where}: start it with `{start}`")
-    name = f"unsilo_test_conn_{secrets.token_hex(6)}"
-    charset = " CHARACTER SET utf8mb4" if request.param == "mariadb" else ""
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}{charset}"))
-    url = base + name + ("?charset=utf8mb4" if request.param == "mariadb" else "")
-    try:
+    with server_database(request.param, "unsilo_test_conn") as url:
         path, _ = sqlite_db
         counts = load_into(url, path)
         with sqlite3.connect(path) as conn:
             assert counts["tenancies"] == conn.execute("SELECT COUNT(*) FROM tenancies").fetchone()[0]
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
 
 
 def normalized(row: dict) -> dict:

@@ -12,11 +12,9 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 import sqlite3
 import time
-import uuid
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,6 +25,7 @@ import sqlalchemy as sa
 from unsilo.demo import DEFAULT_PEOPLE, DEFAULT_SEED, NIGHT, generate
 from unsilo.demo import housing
 from unsilo.demo.resident_id import check_char, is_valid
+from tests.services import SERVERS, server_database
 
 PEOPLE = 200
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -774,53 +773,10 @@ def test_schema_is_portable_sql():
     assert all(columns[-1] == ("updated_at", "TIMESTAMP") for columns in tables.values())
 
 
-def unreachable(what: str, hint: str, error: Exception) -> None:
-    message = f"{what}: {hint} ({type(error).__name__})"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.mark.services
-def test_load_into_postgresql(home, truth):
-    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                             isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"unsilo_test_demo_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        unreachable("PostgreSQL not reachable at 127.0.0.1:5432",
-                    "start it with `pg_ctlcluster 15 main start`", error)
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+@pytest.mark.parametrize("kind", sorted(SERVERS))
+def test_load_into_a_database_server(home, truth, kind):
+    with server_database(kind, "unsilo_test_demo") as url:
         assert housing.load_into(url, database(home)) == expected_counts(truth)
-        assert housing.load_into(url, database(home)) == expected_counts(truth)
+        assert housing.load_into(url, database(home)) == expected_counts(truth)  # a second load replaces
         compare_tables(url, home)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-@pytest.mark.services
-def test_load_into_mariadb(home, truth):
-    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/", connect_args={"connect_timeout": 3})
-    name = f"unsilo_test_demo_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        unreachable("MariaDB not reachable at 127.0.0.1:3306",
-                    "start it with `service mariadb start`", error)
-    try:
-        url = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-        assert housing.load_into(url, database(home)) == expected_counts(truth)
-        assert housing.load_into(url, database(home)) == expected_counts(truth)
-        compare_tables(url, home)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()

@@ -13,7 +13,10 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from unsilo.catalog import sources
 from unsilo.settings import settings
 
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = settings().timezone  # the city's days: UNSILO_TIMEZONE, default Asia/Shanghai
+#: Every task that writes the DuckDB file runs in this one-slot pool (created by ``unsilo`` before a run):
+#: DuckDB allows one writing process per file.
+WAREHOUSE_POOL = "unsilo_warehouse"
 START = pendulum.datetime(2026, 1, 1, tz=TIMEZONE)
 DEFAULT_ARGS = {
     "owner": "unsilo",
@@ -38,7 +41,7 @@ def department_dag(department: str):
         doc_md=__doc__,
     )
     def sync():
-        @task(task_id="build_marts", trigger_rule="all_done")
+        @task(task_id="build_marts", trigger_rule="all_done", pool=WAREHOUSE_POOL)
         def marts() -> list[str]:
             from unsilo.night import rebuild_marts
             from unsilo.settings import settings as current
@@ -48,7 +51,7 @@ def department_dag(department: str):
         done = marts()
         for source_id in source_ids:
 
-            @task(task_id=source_id)
+            @task(task_id=source_id, pool=WAREHOUSE_POOL)
             def run(source_id: str = source_id, data_interval_start=None, data_interval_end=None) -> dict:
                 from unsilo.night import run_airflow_task
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from unsilo.settings import REPO, Settings
 
 DAGS_FOLDER = REPO / "dags"
+WAREHOUSE_POOL = "unsilo_warehouse"  # the pool the DAGs' writing tasks use (dags/unsilo_department_dag.py)
 
 
 class AirflowError(RuntimeError):
@@ -58,6 +59,7 @@ def airflow(args: list[str], settings: Settings, log: Path) -> None:
 def prepare(settings: Settings, log: Path) -> None:
     """Migrate the metadata DB and serialize the DAGs (``airflow dags test`` needs both)."""
     airflow(["db", "migrate"], settings, log)
+    airflow(["pools", "set", WAREHOUSE_POOL, "1", "One writer of the unsilo DuckDB warehouse at a time"], settings, log)
     airflow(["dags", "reserialize"], settings, log)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -60,13 +62,33 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(META_DDL)
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (creating it and its schemas when writing)."""
+def _open(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """DuckDB allows one writing process per file: while another holds the lock, wait with backoff."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def connect(path: Path, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (creating it and its schemas when writing).
+
+    Only one process writes the file at a time (Airflow runs every writing task in a one-slot pool); a writer
+    that finds the file locked waits up to ``UNSILO_LOCK_WAIT`` seconds (default 600) rather than failing.
+    """
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("UNSILO_LOCK_WAIT", "600"))
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"no warehouse at {path}: run a night first (unsilo demo, or unsilo sync SOURCE)")
-        return duckdb.connect(str(path), read_only=True)
+        return _open(path, True, wait_seconds)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = _open(path, False, wait_seconds)
     create(con)
     return con

@@ -1,4 +1,4 @@
-"""Real database servers for tests: a fresh database per use on PostgreSQL or MariaDB, dropped afterwards.
+"""Real database servers and real data for tests: skip on a laptop without them, fail under CI=true.
 
 On a laptop without the server the test skips, saying what to start; under ``CI=true`` it fails instead.
 """
@@ -28,6 +28,7 @@ SERVERS = {
 
 
 def unavailable(message: str) -> None:
+    """Skip on a laptop; under CI=true what a test needs must be there, so fail instead."""
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (CI=true requires it)")
     pytest.skip(message)

@@ -18,6 +18,7 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
 
     cfg = settings()
     t0 = time.monotonic()
+    reset_if_population_changed(cfg, people, seed, console)
     console.print(f"[bold]Generating[/bold] the department systems for {people} people (seed {seed}) in {cfg.home}")
     truth = generate(cfg.home, people=people, seed=seed)
     cfg.ensure_key_file()
@@ -47,6 +48,26 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
         rebuild_marts(cfg)
     summary(console, interval)
     console.print(f"done in {time.monotonic() - t0:.0f} s. Try: unsilo query \"SELECT * FROM marts.community_overview\"")
+
+
+def reset_if_population_changed(cfg, people: int, seed: int, console: Console) -> None:
+    """A different --people or --seed is a different city: start its warehouse afresh instead of mixing two."""
+    import json
+    import shutil
+
+    truth = cfg.home / "departments" / "truth.json"
+    if not truth.exists():
+        return
+    before = json.loads(truth.read_text(encoding="utf-8"))
+    if (before.get("people"), before.get("seed")) == (people, seed):
+        return
+    console.print(f"  a different population than last time (people {before.get('people')} -> {people}, seed "
+                  f"{before.get('seed')} -> {seed}): starting with an empty warehouse")
+    for path in (cfg.warehouse, cfg.landing, cfg.staging):
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def summary(console: Console, interval: Interval) -> None:

@@ -53,7 +53,7 @@ class Settings:
 
 
 def settings() -> Settings:
-    home = Path(os.environ.get("UNSILO_HOME", "data")).resolve()
+    home = Path(os.environ.get("UNSILO_HOME", REPO / "data")).resolve()
     return Settings(
         home=home,
         warehouse=Path(os.environ.get("UNSILO_WAREHOUSE", home / "warehouse" / "unsilo.duckdb")).resolve(),

@@ -8,6 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from tests.services import unavailable
+
 from unsilo.demo import generate
 
 NIGHT = dt.date(2026, 6, 1)
@@ -28,7 +30,7 @@ def demo(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def real() -> Path:
     if not REAL.is_dir():
-        pytest.skip("real data folder ../shared/data/real is absent")
+        unavailable(f"real data folder ../shared/data/real is absent (looked in {REAL})")
     return REAL
 
 

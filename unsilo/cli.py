@@ -228,6 +228,10 @@ def demo(
     demo_night(people=people, seed=seed, use_airflow=use_airflow, generate_only=generate_only, console=console)
 
 
+# Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.
+# Register one here with a single import line.
+
+
 def run() -> None:
     """Entry point: one clear line on error, a traceback only with --debug."""
     try:

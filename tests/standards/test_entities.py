@@ -22,7 +22,9 @@ def test_ddl_creates_every_table_in_duckdb():
     con = duckdb.connect()
     con.execute(all_ddl())
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='std'").fetchall()}
-    assert tables == set(entities())
+    history = {f"{e.name}_history" for e in entities().values() if e.history == "scd2"}
+    assert {"person_history", "household_history", "address_history", "tenancy_history"} <= history
+    assert tables == set(entities()) | history
 
 
 def test_every_codelist_exists_and_crosswalks_point_into_it():

@@ -161,12 +161,14 @@ def list_sources(department: Optional[str] = typer.Option(None)):
 def dictionary(
     check: bool = typer.Option(False, "--check", help="Fail if docs/data-dictionary.md is out of date."),
 ):
-    """Regenerate docs/data-dictionary.md from the standard."""
+    """Regenerate docs/data-dictionary.md from the standard and the marts' SQL headers."""
     from standards.data_dictionary import data_dictionary
     from unsilo.settings import REPO
 
+    from warehouse.marts_dictionary import marts_dictionary
+
     path = REPO / "docs" / "data-dictionary.md"
-    text = data_dictionary()
+    text = data_dictionary() + marts_dictionary()
     if check:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             raise UsageError(f"{path} is out of date: run `unsilo dictionary`")

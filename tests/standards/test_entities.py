@@ -48,7 +48,12 @@ def test_rules_cover_the_standard():
 
 
 def test_data_dictionary_is_generated_and_up_to_date():
-    text = data_dictionary()
+    from warehouse.marts_dictionary import marts_dictionary
+
+    text = data_dictionary() + marts_dictionary()
     for e in entities().values():
         assert f"`std.{e.name}`" in text
+    for mart in ("marts.community_month", "marts.community_overview", "restricted.person_profile"):
+        assert f"`{mart}`" in text
+    assert "| `employment_rate` |" in text
     assert (REPO / "docs" / "data-dictionary.md").read_text(encoding="utf-8") == text, "run `unsilo dictionary`"

@@ -71,3 +71,28 @@ def test_a_backfilled_night_slots_into_the_timeline(con):
     ]
     assert con.execute("SELECT count(*) FROM std.address_history WHERE is_current GROUP BY address_key "
                        "HAVING count(*) > 1").fetchall() == []
+
+
+def test_a_warehouse_from_before_history_gets_its_rows_as_first_versions(tmp_path):
+    from warehouse.schema import connect
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:  # the table as the standard declared it before history: merge only
+        old.execute("CREATE SCHEMA std; CREATE TABLE std.address (address_key VARCHAR PRIMARY KEY, community_code "
+                    "VARCHAR, grid_code VARCHAR, _source VARCHAR NOT NULL, _run_id VARCHAR NOT NULL, _extracted_at "
+                    "TIMESTAMPTZ NOT NULL, _row_hash VARCHAR NOT NULL)")
+        old.execute("INSERT INTO std.address VALUES ('a', '330106001001', '33010600100101', 'housing_addresses', 'r1', "
+                    "now(), 'h')")
+        from warehouse.schema import META_DDL
+
+        old.execute(META_DDL)
+        old.execute("INSERT INTO meta.ledger VALUES ('r1', 'housing_addresses', 'housing', 'address', DATE '2026-05-31', "
+                    "DATE '2026-06-01', now(), now(), 1, 1, 0, 0, 'success', NULL)")
+    with connect(path) as con:
+        assert versions(con) == [("a", "33010600100101", dt.date(2026, 5, 31), None, True, "r1")]
+        assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'std' "
+                           "AND table_name = 'address'").fetchone() == ("VIEW",)
+        assert night(con, D1, {"a": "33010600100102"}, "r2") == (1, 0)
+        assert con.execute("SELECT grid_code FROM std.address").fetchall() == [("33010600100102",)]
+    with connect(path) as con:  # opening again changes nothing
+        assert len(versions(con)) == 2

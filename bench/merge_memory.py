@@ -34,7 +34,7 @@ STRATEGIES = {
         "UPDATE t SET a = s.a, b = s.b, h = s.h FROM s WHERE t.k = s.k AND t.h <> s.h",
         "INSERT INTO t SELECT s.k, s.a, s.b, s.h FROM s ANTI JOIN t ON t.k = s.k",
     ],
-    "warehouse.history (scd2: plan, UPDATE … FROM, INSERT)": ["history"],
+    "merge_history (scd2: plan, UPDATE … FROM, INSERT)": ["history"],
 }
 
 SETUP = """
@@ -71,7 +71,7 @@ def child(strategy: str, rows: int, changed: float, new: float) -> None:
         if statements == ["history"]:
             from standards.ddl import all_ddl
             from standards.entity import entity
-            from warehouse.history import merge_history
+            from warehouse.merge_history import merge_history
 
             con.execute(all_ddl())
             con.execute(HISTORY_SETUP.format(rows=rows, every=every, total=total))

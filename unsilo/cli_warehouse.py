@@ -20,7 +20,7 @@ WORKING_HELP = "Read the working file instead of the published snapshot (steward
 def _open(working: bool):
     from unsilo.settings import settings
     from warehouse.schema import connect
-    from warehouse.snapshot import current_snapshot
+    from warehouse.publish_snapshot import current_snapshot
 
     cfg = settings()
     return connect(cfg.warehouse if working else current_snapshot(cfg.snapshots), read_only=True)

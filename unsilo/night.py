@@ -14,7 +14,7 @@ from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
 from warehouse.marts import build_marts
 from warehouse.schema import connect
-from warehouse.snapshot import publish_snapshot
+from warehouse.publish_snapshot import publish_snapshot
 
 
 def new_run_id(source_id: str, interval: Interval) -> str:
@@ -59,7 +59,7 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
 
 
 def rebuild_marts(settings: Settings) -> list[str]:
-    """Rebuild the marts, then publish the analysts' read-only snapshot (warehouse/snapshot.py)."""
+    """Rebuild the marts, then publish the analysts' read-only snapshot (warehouse/publish_snapshot.py)."""
     with connect(settings.warehouse) as con:
         built = build_marts(con)
         publish_snapshot(con, settings.snapshots)

@@ -2,7 +2,7 @@
 
 Merge (``history: merge``): a row whose key and business-column hash already exist is *unchanged* (not rewritten, so its lineage keeps
 the run that first loaded it); a new or changed row is *loaded* (insert, or update on key conflict). Entities with ``history: scd2`` keep every version instead
-(:mod:`warehouse.history`). Quarantine rows
+(:mod:`warehouse.merge_history`). Quarantine rows
 are identified by source, interval and source row, so a re-run of the same night leaves them as they were.
 extracted = loaded + quarantined + unchanged, always; the ledger refuses to record anything else.
 """
@@ -17,8 +17,8 @@ import duckdb
 
 from standards.entity import Entity
 from standards.transform import META_COLUMNS, quote_ident, quote_literal
-from warehouse.history import merge_history
-from warehouse.load_pause import pause_inside_load
+from warehouse.merge_history import merge_history
+from warehouse.pause_inside_load import pause_inside_load
 
 
 @dataclass

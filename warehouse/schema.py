@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from standards.ddl import all_ddl
-from warehouse.history_adoption import adopt_history
+from warehouse.adopt_history import adopt_history
 
 META_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;

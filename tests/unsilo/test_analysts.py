@@ -28,7 +28,7 @@ from unsilo.catalog import source, sources
 from unsilo.interval import Interval
 from unsilo.night import rebuild_marts, run_source
 from unsilo.settings import settings
-from warehouse.load_pause import PAUSE_VARIABLE, PAUSED_MESSAGE
+from warehouse.pause_inside_load import PAUSE_VARIABLE, PAUSED_MESSAGE
 
 REPO = Path(__file__).resolve().parents[2]
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")

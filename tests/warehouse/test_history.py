@@ -9,7 +9,7 @@ import pytest
 
 from standards.ddl import all_ddl
 from standards.entity import entity
-from warehouse.history import merge_history
+from warehouse.merge_history import merge_history
 
 ADDRESS = entity("address")
 D1, D2, D3 = dt.date(2026, 6, 1), dt.date(2026, 6, 2), dt.date(2026, 6, 3)

@@ -48,8 +48,9 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, directory: Path, keep: int 
         keep = int(os.environ.get("UNSILO_SNAPSHOTS_KEEP", "3"))
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{PREFIX}{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.duckdb"
+    for stale in directory.glob(".partial-*"):  # left by a writer that died while publishing (one writer at a time)
+        stale.unlink(missing_ok=True)
     partial = directory / f".partial-{name}"
-    partial.unlink(missing_ok=True)
     about = descriptions()
     con.execute(f"ATTACH {quote_literal(str(partial))} AS snapshot")
     try:

@@ -36,12 +36,19 @@ def _constraints(f) -> str:
     return "; ".join(parts)
 
 
+def _history(e) -> str:
+    if e.history != "scd2":
+        return f"{e.history} (one row per key, updated in place)"
+    return (f"scd2: every version is kept in `{e.history_table}` with `valid_from`, `valid_to` (the version holds for "
+            f"the nights in [valid_from, valid_to)) and `is_current`; `{e.table}` is the view of current versions")
+
+
 def data_dictionary() -> str:
     out = [HEADER]
     for e in entities().values():
         out.append(f"\n## `{e.table}` — {e.title}\n\n{e.description}\n")
         out.append(f"Department: {e.department}. Primary key: {', '.join(f'`{k}`' for k in e.primary_key)}. "
-                   f"History: {e.history}.\n")
+                   f"History: {_history(e)}.\n")
         out.append("| column | type | description | constraints |\n|---|---|---|---|")
         for f in e.fields:
             out.append(f"| `{f.name}` | {f.type} | {f.description} | {_constraints(f)} |")

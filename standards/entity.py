@@ -20,6 +20,9 @@ DUCKDB_TYPES = {
     "datetime": "TIMESTAMP",
 }
 
+#: ``merge``: one row per key, upserted. ``scd2``: every version kept (type-2 slowly changing dimension).
+HISTORY_KINDS = ("merge", "scd2")
+
 
 @dataclass(frozen=True)
 class Field:
@@ -52,7 +55,18 @@ class Entity:
 
     @property
     def table(self) -> str:
+        """What analysts query: the table (``merge``) or the view of current versions (``scd2``)."""
         return f"std.{self.name}"
+
+    @property
+    def history_table(self) -> str:
+        """Where an ``scd2`` entity keeps every version (``valid_from``, ``valid_to``, ``is_current``)."""
+        return f"std.{self.name}_history"
+
+    @property
+    def stored_table(self) -> str:
+        """The table the load writes."""
+        return self.history_table if self.history == "scd2" else self.table
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -93,6 +107,8 @@ def load_entity(path: Path) -> Entity:
         primary_key=tuple(raw["primaryKey"]),
         fields=fields,
     )
+    if entity.history not in HISTORY_KINDS:
+        raise ValueError(f"{path}: history {entity.history!r} is not one of {', '.join(HISTORY_KINDS)}")
     names = {f.name for f in fields}
     for key in entity.primary_key:
         if key not in names:

@@ -1,4 +1,4 @@
-"""The ``unsilo`` command line: demo, sync, night, ledger, query, sources, dictionary."""
+"""The ``unsilo`` command line: demo, sync, night, ledger, sources, dictionary (query, tables: cli_warehouse.py)."""
 
 from __future__ import annotations
 
@@ -107,16 +107,6 @@ def night(
         raise UsageError("sources failed: " + "; ".join(failed))
 
 
-def _rows(sql: str):
-    from unsilo.settings import settings
-    from warehouse.schema import connect
-
-    with connect(settings().warehouse, read_only=True) as con:
-        cur = con.execute(sql)
-        names = [d[0] for d in cur.description]
-        return names, cur.fetchall()
-
-
 def _jsonable(v):
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
@@ -153,35 +143,6 @@ def ledger(
     console.print(table)
 
 
-@app.command()
-def query(
-    sql: str = typer.Argument(..., help="SQL text, or a path to a .sql file."),
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
-):
-    """Query the warehouse (read-only)."""
-    if fmt not in ("table", "csv", "json"):
-        raise UsageError(f"--format must be table, csv or json, not {fmt!r}")
-    path = Path(sql)
-    if sql.endswith(".sql") and path.exists():
-        sql = path.read_text(encoding="utf-8")
-    names, rows = _rows(sql)
-    if fmt == "json":
-        print(json.dumps([dict(zip(names, map(_jsonable, r))) for r in rows], ensure_ascii=False, indent=1))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(names)
-        w.writerows(rows)
-        sys.stdout.write(buf.getvalue())
-    else:
-        table = Table()
-        for n in names:
-            table.add_column(n)
-        for r in rows:
-            table.add_row(*("" if v is None else str(v) for v in r))
-        console.print(table)
-
-
 @app.command("sources")
 def list_sources(department: Optional[str] = typer.Option(None)):
     """List the source catalog."""
@@ -200,12 +161,14 @@ def list_sources(department: Optional[str] = typer.Option(None)):
 def dictionary(
     check: bool = typer.Option(False, "--check", help="Fail if docs/data-dictionary.md is out of date."),
 ):
-    """Regenerate docs/data-dictionary.md from the standard."""
+    """Regenerate docs/data-dictionary.md from the standard and the marts' SQL headers."""
     from standards.data_dictionary import data_dictionary
     from unsilo.settings import REPO
 
+    from warehouse.marts_dictionary import marts_dictionary
+
     path = REPO / "docs" / "data-dictionary.md"
-    text = data_dictionary()
+    text = data_dictionary() + marts_dictionary()
     if check:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             raise UsageError(f"{path} is out of date: run `unsilo dictionary`")
@@ -230,6 +193,7 @@ def demo(
 
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.
 # Register one here with a single import line.
+from unsilo import cli_warehouse  # noqa: E402,F401
 
 
 def run() -> None:

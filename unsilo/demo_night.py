@@ -47,7 +47,8 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
             run_source(src, interval, cfg)
         rebuild_marts(cfg)
     summary(console, interval)
-    console.print(f"done in {time.monotonic() - t0:.0f} s. Try: unsilo query \"SELECT * FROM marts.community_overview\"")
+    console.print(f"analysts' read-only snapshot: {cfg.snapshots / 'current.duckdb'} (unsilo tables lists what is in it)")
+    console.print(f"done in {time.monotonic() - t0:.0f} s. Try: unsilo query \"SELECT * FROM marts.community_month\"")
 
 
 def reset_if_population_changed(cfg, people: int, seed: int, console: Console) -> None:

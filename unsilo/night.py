@@ -14,6 +14,7 @@ from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
 from warehouse.marts import build_marts
 from warehouse.schema import connect
+from warehouse.publish_snapshot import publish_snapshot
 
 
 def new_run_id(source_id: str, interval: Interval) -> str:
@@ -58,8 +59,11 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
 
 
 def rebuild_marts(settings: Settings) -> list[str]:
+    """Rebuild the marts, then publish the analysts' read-only snapshot (warehouse/publish_snapshot.py)."""
     with connect(settings.warehouse) as con:
-        return build_marts(con)
+        built = build_marts(con)
+        publish_snapshot(con, settings.snapshots)
+        return built
 
 
 def run_airflow_task(source_id: str, data_interval_start, data_interval_end, timezone: str) -> dict:

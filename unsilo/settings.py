@@ -30,6 +30,11 @@ class Settings:
         return self.home / "staging"
 
     @property
+    def snapshots(self) -> Path:
+        """Where the analysts' read-only snapshots are published (``current.duckdb`` points at the newest)."""
+        return self.warehouse.parent / "snapshots"
+
+    @property
     def key_file(self) -> Path:
         return self.home / "secrets" / "pseudonym.key"
 

@@ -1,7 +1,8 @@
 """Stage 4: in one transaction, merge valid rows into ``std.<entity>``, quarantine the rest, write the ledger row.
 
-Merge: a row whose key and business-column hash already exist is *unchanged* (not rewritten, so its lineage keeps
-the run that first loaded it); a new or changed row is *loaded* (insert, or update on key conflict). Quarantine rows
+Merge (``history: merge``): a row whose key and business-column hash already exist is *unchanged* (not rewritten, so its lineage keeps
+the run that first loaded it); a new or changed row is *loaded* (insert, or update on key conflict). Entities with ``history: scd2`` keep every version instead
+(:mod:`warehouse.merge_history`). Quarantine rows
 are identified by source, interval and source row, so a re-run of the same night leaves them as they were.
 extracted = loaded + quarantined + unchanged, always; the ledger refuses to record anything else.
 """
@@ -16,6 +17,8 @@ import duckdb
 
 from standards.entity import Entity
 from standards.transform import META_COLUMNS, quote_ident, quote_literal
+from warehouse.merge_history import merge_history
+from warehouse.pause_inside_load import pause_inside_load
 
 
 @dataclass
@@ -88,16 +91,20 @@ def load(
             SELECT n.* FROM read_parquet('{normalized}') n
             ANTI JOIN read_parquet('{verdicts}') v ON v._ordinal = n._ordinal"""
         )
-        entry.unchanged = con.execute(
-            f"SELECT count(*) FROM staged s JOIN {entity.table} t ON {on_pk} AND t._row_hash = s._row_hash"
-        ).fetchone()[0]
-        conflict = f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {updates}" if updates else ""
-        entry.loaded = con.execute(
-            f"""INSERT INTO {entity.table} ({cols}, _source, _run_id, _extracted_at, _row_hash)
-            SELECT {cols}, _source, {run}, _extracted_at, _row_hash FROM staged s
-            WHERE NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {on_pk} AND t._row_hash = s._row_hash)
-            {conflict}"""
-        ).fetchone()[0]
+        if entity.history == "scd2":
+            entry.loaded, entry.unchanged = merge_history(con, entity, "staged", entry.run_id, entry.interval_start)
+        else:
+            entry.unchanged = con.execute(
+                f"SELECT count(*) FROM staged s JOIN {entity.table} t ON {on_pk} AND t._row_hash = s._row_hash"
+            ).fetchone()[0]
+            conflict = f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {updates}" if updates else ""
+            entry.loaded = con.execute(
+                f"""INSERT INTO {entity.table} ({cols}, _source, _run_id, _extracted_at, _row_hash)
+                SELECT {cols}, _source, {run}, _extracted_at, _row_hash FROM staged s
+                WHERE NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {on_pk} AND t._row_hash = s._row_hash)
+                {conflict}"""
+            ).fetchone()[0]
+        pause_inside_load()
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE incoming AS
             SELECT md5({src} || '|' || {start} || '|' || l._source_row) AS quarantine_id,

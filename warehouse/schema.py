@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from standards.ddl import all_ddl
+from warehouse.adopt_history import adopt_history
 
 META_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS meta.validation_result (
 def create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(all_ddl())
     con.execute(META_DDL)
+    adopt_history(con)
 
 
 def _open(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:

@@ -22,7 +22,9 @@ def test_ddl_creates_every_table_in_duckdb():
     con = duckdb.connect()
     con.execute(all_ddl())
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='std'").fetchall()}
-    assert tables == set(entities())
+    history = {f"{e.name}_history" for e in entities().values() if e.history == "scd2"}
+    assert {"person_history", "household_history", "address_history", "tenancy_history"} <= history
+    assert tables == set(entities()) | history
 
 
 def test_every_codelist_exists_and_crosswalks_point_into_it():
@@ -46,7 +48,12 @@ def test_rules_cover_the_standard():
 
 
 def test_data_dictionary_is_generated_and_up_to_date():
-    text = data_dictionary()
+    from warehouse.marts_dictionary import marts_dictionary
+
+    text = data_dictionary() + marts_dictionary()
     for e in entities().values():
         assert f"`std.{e.name}`" in text
+    for mart in ("marts.community_month", "marts.community_overview", "restricted.person_profile"):
+        assert f"`{mart}`" in text
+    assert "| `employment_rate` |" in text
     assert (REPO / "docs" / "data-dictionary.md").read_text(encoding="utf-8") == text, "run `unsilo dictionary`"

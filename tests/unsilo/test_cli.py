@@ -54,6 +54,34 @@ def test_query_json_and_csv(night, tmp_path):
     assert out.stdout.splitlines() == ["n", str(len(night.truth["population"]["communities"]))]
 
 
+def test_query_parquet_and_the_working_file(night, tmp_path):
+    import pyarrow.parquet as pq
+
+    target = tmp_path / "month.parquet"
+    out = cli(night, "query", "SELECT * FROM marts.community_month", "--format", "parquet", "--output", str(target))
+    assert out.returncode == 0, out.stderr
+    table = pq.read_table(target)
+    assert table.num_rows == len(night.truth["population"]["communities"])
+    assert {"employment_rate", "immunization_coverage", "stops_within_walk"} <= set(table.column_names)
+    out = cli(night, "query", "SELECT count(*) AS n FROM meta.quarantine", "--working", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["n"] > 0
+
+
+def test_tables_lists_every_table_and_view_with_its_description(night):
+    from standards.entity import entities
+
+    listed = {t["name"]: t for t in json.loads(cli(night, "tables", "--json").stdout)}
+    assert {e.table for e in entities().values()} | {"marts.community_month", "marts.community_overview"} <= set(listed)
+    assert [n for n, t in listed.items() if not t["description"]] == []
+    assert not any(n.startswith("restricted.") or n == "meta.quarantine" for n in listed)
+    working = {t["name"]: t for t in json.loads(cli(night, "tables", "--working", "--json").stdout)}
+    assert working["restricted.person_profile"]["description"].startswith("Person-level")
+    assert working["std.person"]["kind"] == "view" and working["std.person_history"]["kind"] == "table"
+    out = cli(night, "tables")
+    assert out.returncode == 0 and "community_month" in out.stdout
+
+
 def test_sync_one_source_by_id_and_by_path(night):
     out = cli(night, "sync", "transport_routes", "--start", "2026-06-01")
     assert out.returncode == 0, out.stderr
@@ -70,6 +98,8 @@ def test_sync_one_source_by_id_and_by_path(night):
         (("sync", "transport_routes", "--start", "June"), "--start 'June' is not a date"),
         (("query", "SELECT * FROM no_such_table"), "no_such_table"),
         (("query", "SELECT 1", "--format", "xml"), "--format must be"),
+        (("query", "SELECT 1", "--format", "parquet"), "--output"),
+        (("query", "SELECT * FROM meta.quarantine"), "--working"),
         (("sync", "employment_registration", "--start", "2026-05-01"), "employment_registration"),
     ],
 )

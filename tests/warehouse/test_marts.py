@@ -1,0 +1,72 @@
+"""The community mart month by month: stocks as of each month's last night (from history), small cells suppressed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from standards.ddl import all_ddl
+from warehouse.marts import build_marts, marts
+from warehouse.schema import META_DDL
+
+LINEAGE = "'test', 'r', now(), 'h'"
+A, B = "330106001001", "330106001002"
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    c.execute(all_ddl())
+    c.execute(META_DDL)
+    for code in (A, B):
+        c.execute(f"INSERT INTO std.community VALUES ('{code}', 'c{code[-1]}', '330106001', 's', '330106', {LINEAGE})")
+    for night in ("2026-05-10", "2026-05-20", "2026-06-03"):
+        c.execute(f"INSERT INTO meta.ledger VALUES ('run{night}', 'health_patient', 'health', 'person', DATE '{night}', "
+                  f"DATE '{night}' + 1, now(), now(), 1, 1, 0, 0, 'success', NULL)")
+    # p1 moves from A to B on 2026-06-03; p2 is born in A; p3 arrives in B only after May
+    for key, community, born, start, end in (
+        ("p1", A, "1990-01-01", "2026-05-10", "2026-06-03"),
+        ("p1", B, "1990-01-01", "2026-06-03", None),
+        ("p2", A, "2022-05-01", "2026-05-10", None),
+        ("p3", B, "1950-07-01", "2026-06-03", None),
+    ):
+        c.execute(f"INSERT INTO std.person_history VALUES ('{key}', '1', DATE '{born}', NULL, '{community}', NULL, "
+                  f"{LINEAGE}, DATE '{start}', {f'DATE {end!r}' if end else 'NULL'}, {end is None})")
+    c.execute(f"INSERT INTO std.employment_spell VALUES ('e1', 'p1', DATE '2020-01-01', DATE '2026-06-01', 'x', 'A', "
+              f"'1', 'FT', '{A}', {LINEAGE})")
+    c.execute(f"INSERT INTO std.immunization VALUES ('i1', 'p2', '0201', DATE '2026-05-15', {LINEAGE})")
+    return c
+
+
+def month(con, code: str, first: str) -> dict:
+    cur = con.execute("SELECT * FROM marts.community_month WHERE community_code = ? AND month = ?", [code, first])
+    return dict(zip([d[0] for d in cur.description], cur.fetchone()))
+
+
+def test_each_month_is_as_of_its_last_night(con, monkeypatch):
+    monkeypatch.setenv("UNSILO_MIN_CELL", "1")
+    build_marts(con)
+    may_a, june_a, june_b = month(con, A, "2026-05-01"), month(con, A, "2026-06-01"), month(con, B, "2026-06-01")
+    assert may_a["as_of"] == dt.date(2026, 5, 20) and june_a["as_of"] == dt.date(2026, 6, 3)
+    assert (may_a["residents"], may_a["employed_residents"], may_a["employment_rate"]) == (2, 1, 1.0)
+    assert (may_a["children_under_7"], may_a["immunized_children"], may_a["immunization_coverage"]) == (1, 1, 1.0)
+    assert june_a["residents"] == 1 and june_a["working_age_residents"] == 0
+    assert (june_b["residents"], june_b["working_age_residents"], june_b["employed_residents"]) == (2, 1, 0)
+    assert month(con, B, "2026-05-01")["residents"] is None  # nobody there yet: fewer than 1, suppressed
+
+
+def test_cells_under_the_minimum_are_suppressed(con, monkeypatch):
+    monkeypatch.setenv("UNSILO_MIN_CELL", "2")
+    build_marts(con)
+    assert month(con, A, "2026-05-01")["residents"] == 2
+    june_a = month(con, A, "2026-06-01")
+    assert june_a["residents"] is None and june_a["employment_rate"] is None and june_a["children_under_7"] is None
+
+
+def test_every_mart_describes_itself_and_each_of_its_columns(con):
+    build_marts(con)
+    for m in marts():
+        cols = [r[0] for r in con.execute(f"DESCRIBE {m.name}").fetchall()]
+        assert m.description and list(m.columns) == cols, m.name

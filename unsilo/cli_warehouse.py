@@ -1,0 +1,126 @@
+"""Analysts' commands: ``unsilo query`` and ``unsilo tables``, on the published snapshot unless ``--working``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from unsilo.cli import UsageError, _jsonable, app, console
+
+FORMATS = ("table", "csv", "json", "parquet")
+WORKING_HELP = "Read the working file instead of the published snapshot (stewards: meta.quarantine, restricted)."
+
+
+def _open(working: bool):
+    from unsilo.settings import settings
+    from warehouse.schema import connect
+    from warehouse.publish_snapshot import current_snapshot
+
+    cfg = settings()
+    return connect(cfg.warehouse if working else current_snapshot(cfg.snapshots), read_only=True)
+
+
+def _execute(con, sql: str, working: bool, lazy: bool = False):
+    """Run ``sql`` (``lazy``: as a relation that streams); a table missing from the snapshot says why."""
+    import duckdb
+
+    try:
+        return con.sql(sql) if lazy else con.execute(sql)
+    except duckdb.CatalogException as exc:
+        if working:
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise UsageError(f"{first} (the analysts' snapshot leaves out meta.quarantine and the restricted schema; "
+                         "stewards add --working)") from None
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="SQL text, or a path to a .sql file."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet (parquet needs --output)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    working: bool = typer.Option(False, "--working", help=WORKING_HELP),
+):
+    """Query the warehouse read-only: the analysts' published snapshot by default."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be {', '.join(FORMATS[:-1])} or {FORMATS[-1]}, not {fmt!r}")
+    if fmt == "parquet" and output is None:
+        raise UsageError("--format parquet writes a file: add --output PATH.parquet")
+    path = Path(sql)
+    if sql.endswith(".sql") and path.exists():
+        sql = path.read_text(encoding="utf-8")
+    with _open(working) as con:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            reader = _execute(con, sql, working, lazy=True).to_arrow_reader(100_000)
+            with pq.ParquetWriter(str(output), reader.schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+            console.print(f"wrote {output}")
+            return
+        cur = _execute(con, sql, working)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            out.write(json.dumps([dict(zip(names, map(_jsonable, r))) for r in rows], ensure_ascii=False, indent=1))
+            out.write("\n")
+        elif fmt == "csv":
+            w = csv.writer(out)
+            w.writerow(names)
+            w.writerows(rows)
+        else:
+            table = Table()
+            for n in names:
+                table.add_column(n)
+            for r in rows:
+                table.add_row(*("" if v is None else str(v) for v in r))
+            if output:
+                from rich.console import Console
+
+                Console(file=out, width=200).print(table)
+            else:
+                console.print(table)
+    finally:
+        if output:
+            out.close()
+
+
+@app.command()
+def tables(
+    working: bool = typer.Option(False, "--working", help=WORKING_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array of {name, kind, rows, description}."),
+):
+    """List every table and view with its description (from the standard and the marts' SQL headers)."""
+    from warehouse.descriptions import descriptions
+
+    about = descriptions()
+    with _open(working) as con:
+        objects = con.execute(
+            """SELECT schema_name, table_name, 'table' FROM duckdb_tables() WHERE NOT temporary
+            UNION ALL SELECT schema_name, view_name, 'view' FROM duckdb_views() WHERE NOT internal AND NOT temporary
+            ORDER BY 1, 2"""
+        ).fetchall()
+        listed = []
+        for schema, name, kind in objects:
+            rows = con.execute(f'SELECT count(*) FROM {schema}."{name}"').fetchone()[0]
+            text = about.get(f"{schema}.{name}")
+            listed.append({"name": f"{schema}.{name}", "kind": kind, "rows": rows,
+                           "description": text.table if text else ""})
+    if as_json:
+        print(json.dumps(listed, ensure_ascii=False, indent=1))
+        return
+    table = Table(title="unsilo tables" + (" (working file)" if working else " (published snapshot)"))
+    for c in ("name", "kind", "rows", "description"):
+        table.add_column(c, justify="right" if c == "rows" else "left")
+    for t in listed:
+        table.add_row(t["name"], t["kind"], str(t["rows"]), t["description"])
+    console.print(table)

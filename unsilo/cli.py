@@ -230,12 +230,15 @@ def demo(
 
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.
 # Register one here with a single import line.
+from unsilo import cli_inspect  # noqa: E402,F401
 
 
 def run() -> None:
     """Entry point: one clear line on error, a traceback only with --debug."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)

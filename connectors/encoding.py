@@ -35,6 +35,8 @@ def encoding(sample: bytes, declared: str | None = "auto") -> str:
             raise EncodingError(f"unknown encoding {declared!r}") from None
         if name == "utf-8" and sample.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
+        if name == "utf-8" and sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"  # a UTF-16 byte order mark cannot start UTF-8 text: the writer got it wrong, read it
         if name in ("utf-16-le", "utf-16-be") and sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             return "utf-16"
         return name

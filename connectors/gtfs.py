@@ -15,13 +15,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.base import Connector, SourceError
-from connectors.csv_read import CsvLayout, CsvReport, csv_read
-
-GTFS_LAYOUT = CsvLayout(encoding="utf-8", delimiter=",", quotechar='"', skip_rows=0)
+from connectors.csv_read import CsvReport, csv_read
+from connectors.gtfs_check import GTFS_LAYOUT, gtfs_check
 
 
 class Gtfs(Connector):
-    """Options: ``path`` (a GTFS zip or folder), ``file`` (e.g. ``stops.txt``)."""
+    """Options: ``path`` (a GTFS zip or folder), ``file`` (e.g. ``stops.txt``), ``validate`` (default true: a feed
+    that fails :func:`connectors.gtfs_check.gtfs_check` is rejected whole, naming each reason)."""
 
     kind = "gtfs"
 
@@ -46,5 +46,13 @@ class Gtfs(Connector):
 
     def read(self, start: dt.date, end: dt.date) -> Iterator[pa.Table]:
         data = self._bytes()
+        if self.options.get("validate", True):
+            check = gtfs_check(Path(self.option("path")))
+            self.notes = check.notes
+            if not check.ok:
+                raise SourceError(
+                    f"source {self.source_id}: GTFS feed {self.option('path')} rejected: {check.summary()}; ask the "
+                    f"operator for a corrected feed (or set 'validate: false' in the source YAML to read it anyway)"
+                )
         self.report = CsvReport()
         yield from csv_read(lambda: io.BytesIO(data), self.option("file"), GTFS_LAYOUT, self.batch_rows, self.report)

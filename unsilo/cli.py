@@ -70,6 +70,7 @@ def sync(
     source: str = typer.Argument(..., help="A source id (e.g. housing_tenancies) or a path to a source YAML."),
     start: Optional[str] = typer.Option(None, help="First day of the interval (default: yesterday)."),
     end: Optional[str] = typer.Option(None, help="Day after the last day (default: start + 1 day)."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="An incremental source reads everything."),
 ):
     """Run one source for one data interval: extract, normalize, validate, load."""
     from unsilo.catalog import source as find_source
@@ -78,7 +79,7 @@ def sync(
 
     cfg = settings()
     src = find_source(source, cfg)
-    entry = run_source(src, _interval(start, end, cfg.timezone), cfg)
+    entry = run_source(src, _interval(start, end, cfg.timezone), cfg, full_refresh=full_refresh)
     rebuild_marts(cfg)
     _print_entries([entry])
 

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from connectors import SourceError, connector
 from unsilo.interval import Interval
 from unsilo.settings import Settings
+from unsilo.source_options import source_options
 
 
 @dataclass(frozen=True)
@@ -19,16 +20,17 @@ class Landed:
     path: Path
     rows: int
     columns: list[str]
+    state: dict | None = None  # the connector's incremental state after this read, saved by the load
 
 
 def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path:
     return settings.landing / source_id / f"{interval.slug}.parquet"
 
 
-def extract(source: dict, interval: Interval, settings: Settings) -> Landed:
+def extract(source: dict, interval: Interval, settings: Settings, full_refresh: bool = False) -> Landed:
     """Write ``landing/<source>/<interval>.parquet``: raw text columns + ``_source``, ``_source_row``,
     ``_extracted_at``, ``_ordinal``. Memory holds one batch at a time."""
-    conn = connector(source["id"], source["connector"]["kind"], source["connector"])
+    conn = connector(source["id"], source["connector"]["kind"], source_options(source, settings, full_refresh))
     path = landing_path(settings, source["id"], interval)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.part")
@@ -58,4 +60,4 @@ def extract(source: dict, interval: Interval, settings: Settings) -> Landed:
         tmp.unlink(missing_ok=True)
         return Landed(path=path, rows=0, columns=[])
     tmp.replace(path)
-    return Landed(path=path, rows=rows, columns=columns)
+    return Landed(path=path, rows=rows, columns=columns, state=getattr(conn, "state", None))

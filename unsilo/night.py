@@ -20,8 +20,11 @@ def new_run_id(source_id: str, interval: Interval) -> str:
     return f"{source_id}__{interval.start:%Y%m%d}__{uuid.uuid4().hex[:10]}"
 
 
-def run_source(source: dict, interval: Interval, settings: Settings, run_id: str | None = None) -> LedgerEntry:
-    """Run one source for one interval; the ledger records success or failure. Raises on failure."""
+def run_source(
+    source: dict, interval: Interval, settings: Settings, run_id: str | None = None, full_refresh: bool = False
+) -> LedgerEntry:
+    """Run one source for one interval; the ledger records success or failure. Raises on failure.
+    ``full_refresh``: an incremental source reads everything, not from its saved cursor."""
     ent = entity(source["entity"])
     now = dt.datetime.now(dt.timezone.utc)
     entry = LedgerEntry(
@@ -35,7 +38,7 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
         finished_at=now,
     )
     try:
-        landed = extract(source, interval, settings)
+        landed = extract(source, interval, settings, full_refresh)
         entry.extracted = landed.rows
         if landed.rows == 0:
             with connect(settings.warehouse) as con:
@@ -45,7 +48,8 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
         normalized = normalize(source, landed, interval, settings)
         validated = validate(source, normalized, interval, settings)
         with connect(settings.warehouse) as con:
-            load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations)
+            load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations,
+                 landed.state)
         return entry
     except Exception as exc:
         entry.status = "failed"

@@ -85,7 +85,7 @@ class SqlTable(Connector):
             top = top.astimezone(dt.timezone.utc).replace(tzinfo=None)
         value = top.isoformat(sep=" ") if kind == "datetime" else str(top)
         old = self.state
-        if old is None or old.get("type") != kind or _later(kind, value, old["cursor"]):
+        if not old or old.get("type") != kind or _later(kind, value, old["cursor"]):
             self.state = {"cursor": value, "type": kind, "column": self.option("cursor")}
 
     def read(self, start: dt.date, end: dt.date) -> Iterator[pa.Table]:

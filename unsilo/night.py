@@ -9,6 +9,7 @@ from standards.entity import entity
 from unsilo.extract import extract
 from unsilo.interval import Interval
 from unsilo.normalize import normalize
+from unsilo.schema_drift import schema_drift
 from unsilo.settings import Settings, settings
 from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
@@ -45,6 +46,7 @@ def run_source(
                 entry.finished_at = dt.datetime.now(dt.timezone.utc)
                 write_ledger(con, entry)
             return entry
+        schema_drift(source, landed.columns, landed.saved)
         normalized = normalize(source, landed, interval, settings)
         validated = validate(source, normalized, interval, settings)
         with connect(settings.warehouse) as con:

@@ -7,12 +7,19 @@ from warehouse.schema import connect
 from warehouse.state import read_state
 
 
-def source_options(source: dict, settings: Settings, full_refresh: bool = False) -> dict:
+def saved_state(source: dict, settings: Settings) -> dict | None:
+    """What the last successful load of the source saved (its cursor, its columns), or None."""
+    if not settings.warehouse.exists():
+        return None
+    with connect(settings.warehouse) as con:
+        return read_state(con, source["id"])
+
+
+def source_options(source: dict, saved: dict | None, full_refresh: bool = False) -> dict:
     options = dict(source["connector"])
     if options.get("incremental"):
         if full_refresh:
             options["_full_refresh"] = True
         else:
-            with connect(settings.warehouse) as con:
-                options["_state"] = read_state(con, source["id"])
+            options["_state"] = (saved or {}).get("cursor")
     return options

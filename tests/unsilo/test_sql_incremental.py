@@ -43,7 +43,7 @@ def counts(entry) -> tuple:
 
 def saved_cursor(home) -> str:
     with duckdb.connect(str(home / "warehouse" / "unsilo.duckdb"), read_only=True) as con:
-        return json.loads(con.execute("SELECT state FROM meta.source_state").fetchone()[0])["cursor"]
+        return json.loads(con.execute("SELECT state FROM meta.source_state").fetchone()[0])["cursor"]["cursor"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])

@@ -26,11 +26,13 @@ def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict | None:
 
 
 def write_state(con: duckdb.DuckDBPyConnection, source: str, state: dict, run_id: str) -> None:
-    """Upsert the source's state; call inside the load's transaction."""
+    """Upsert the source's state; call inside the load's transaction. An unchanged state is left as it was (with the
+    run that wrote it), so re-running a night changes nothing."""
     con.execute(DDL)
     con.execute(
         """INSERT INTO meta.source_state VALUES (?, ?, ?, now())
         ON CONFLICT (source) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,
-        updated_at = excluded.updated_at""",
+        updated_at = excluded.updated_at
+        WHERE CAST(meta.source_state.state AS VARCHAR) <> CAST(excluded.state AS VARCHAR)""",
         [source, json.dumps(state), run_id],
     )

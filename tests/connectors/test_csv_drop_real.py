@@ -89,7 +89,7 @@ def test_bls_table_with_left_out_trailing_fields(real):
     header, *records = csv_records(path, "utf-8")
     rejected = read_table(one_file(path, "utf-8"))  # by default a short row is a ragged row
     assert rejected.column("_reject").to_pylist() == [None] * 71 + ["ragged-row"] * 14
-    table = read_table(one_file(path, "utf-8", short_rows="pad"))  # what sources/examples/bls_employment.yaml says
+    table = read_table(one_file(path, "utf-8", short_rows="pad"))  # what a steward declares for this file
     assert table.num_rows == len(records) == 85
     assert {len(r) for r in records} == {11, 12}
     assert table.column("year").to_pylist() == [r[0] for r in records]

@@ -37,7 +37,7 @@ REJECTS = {
     "badcsv/frictionless/without-headers-extra.csv": {"ragged-row": [3]},
     # a note and a source line below the table (one field each)
     "badcsv/gbk/分省年度数据.csv": {"ragged-row": [36, 37]},
-    # 2011..2024 leave the empty 'footnotes' field out (sources/examples/bls_employment.yaml pads them)
+    # 2011..2024 leave the empty footnotes field out (short_rows: pad in a YAML pads them)
     "employment/bls-employment-us/aat1.csv": {"ragged-row": list(range(73, 87))},
 }
 

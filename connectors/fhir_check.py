@@ -23,6 +23,6 @@ def fhir_check(resources: pa.Array, resource_type: str | None) -> pa.Array:
     con = duckdb.connect()
     try:
         params = {"type": resource_type} if resource_type else {}
-        return con.execute(sql, params).to_arrow_table().column("reject").combine_chunks()
+        return con.sql(sql, params=params).to_arrow_table().column("reject").combine_chunks()
     finally:
         con.close()

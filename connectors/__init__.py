@@ -5,10 +5,11 @@ from __future__ import annotations
 from connectors.base import Connector, SourceError
 from connectors.csv_drop import CsvDrop
 from connectors.fhir_bulk import FhirBulk
+from connectors.fhir_bundle import FhirBundle
 from connectors.gtfs import Gtfs
 from connectors.sql_table import SqlTable
 
-KINDS: dict[str, type[Connector]] = {c.kind: c for c in (CsvDrop, FhirBulk, Gtfs, SqlTable)}
+KINDS: dict[str, type[Connector]] = {c.kind: c for c in (CsvDrop, FhirBulk, FhirBundle, Gtfs, SqlTable)}
 
 
 def connector(source_id: str, kind: str, options: dict) -> Connector:
@@ -21,4 +22,4 @@ def connector(source_id: str, kind: str, options: dict) -> Connector:
     return cls(source_id=source_id, options=options)
 
 
-__all__ = ["Connector", "SourceError", "KINDS", "connector"]
+__all__ = ["CsvDrop", "FhirBulk", "FhirBundle", "Gtfs", "SqlTable", "Connector", "SourceError", "KINDS", "connector"]

@@ -1,7 +1,8 @@
 """FHIR R4 Bulk Data export (NDJSON, one resource per line) for one resource type.
 
 Each record is the resource's JSON text as received; the standard's mapping picks fields out of it with DuckDB's
-JSON functions, so no Python parses resources one by one.
+JSON functions, so no Python parses resources one by one. A line that is not JSON, or not a resource of the
+declared ``resource_type``, is passed on rejected (``not-json``/``not-fhir``) with its line number.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.base import Connector, SourceError, days, with_source_rows
+from connectors.fhir_check import fhir_check
+from standards.rejects import REJECT
 
 
 class FhirBulk(Connector):
@@ -39,7 +42,11 @@ class FhirBulk(Connector):
                 for i, line in enumerate(f, start=1):
                     batch.append(line.rstrip("\r\n"))
                     if len(batch) >= self.batch_rows:
-                        yield with_source_rows(pa.table({"resource": pa.array(batch, pa.string())}), path.name, first)
+                        yield with_source_rows(self._table(batch), path.name, first)
                         batch, first = [], i + 1
                 if batch:
-                    yield with_source_rows(pa.table({"resource": pa.array(batch, pa.string())}), path.name, first)
+                    yield with_source_rows(self._table(batch), path.name, first)
+
+    def _table(self, lines: list[str]) -> pa.Table:
+        resources = pa.array(lines, pa.string())
+        return pa.table({"resource": resources, REJECT: fhir_check(resources, self.options.get("resource_type"))})

@@ -1,4 +1,8 @@
-"""One file of a GTFS feed (zip or folder): ``stops.txt``, ``routes.txt``, ... as text columns."""
+"""One file of a GTFS feed (zip or folder): ``stops.txt``, ``routes.txt``, ... as text columns.
+
+GTFS files are UTF-8 CSV with a header (the spec): they are read by :func:`connectors.csv_read.csv_read` with that
+layout fixed, so a ragged row or a blank line is rejected row by row, never fatal.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from connectors.base import Connector, SourceError, with_source_rows
-from connectors.csv_drop import read_padded
+from connectors.base import Connector, SourceError
+from connectors.csv_read import CsvReport, csv_read
+from connectors.gtfs_check import GTFS_LAYOUT, gtfs_check
 
 
 class Gtfs(Connector):
-    """Options: ``path`` (a GTFS zip or folder), ``file`` (e.g. ``stops.txt``)."""
+    """Options: ``path`` (a GTFS zip or folder), ``file`` (e.g. ``stops.txt``), ``validate`` (default true: a feed
+    that fails :func:`connectors.gtfs_check.gtfs_check` is rejected whole, naming each reason)."""
 
     kind = "gtfs"
 
@@ -40,24 +45,14 @@ class Gtfs(Connector):
             raise SourceError(f"source {self.source_id}: {path} is not a zip file (GTFS feeds are zips)") from None
 
     def read(self, start: dt.date, end: dt.date) -> Iterator[pa.Table]:
-        data = self._bytes().decode("utf-8-sig", errors="replace").encode("utf-8")
-        header = data.split(b"\n", 1)[0].decode().strip().split(",")
-        header = [h.strip() for h in header]
-        try:
-            table = pacsv.read_csv(
-                io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={h: pa.string() for h in header}, strings_can_be_null=False
-                ),
-            )
-        except pa.ArrowInvalid:
-            # Rows that leave trailing empty fields out, or a header-only file without a line break.
-            try:
-                text = io.StringIO(data.decode("utf-8"), newline="")
-                yield from read_padded(text, self.option("file"), header, ",", self.batch_rows)
-            except ValueError as exc:
-                raise SourceError(f"source {self.source_id}: {self.option('file')} in GTFS feed "
-                                  f"{self.option('path')} is not a valid CSV table: {exc}") from None
-            return
-        yield with_source_rows(table, self.option("file"), 2)
+        data = self._bytes()
+        if self.options.get("validate", True):
+            check = gtfs_check(Path(self.option("path")))
+            self.notes = check.notes
+            if not check.ok:
+                raise SourceError(
+                    f"source {self.source_id}: GTFS feed {self.option('path')} rejected: {check.summary()}; ask the "
+                    f"operator for a corrected feed (or set 'validate: false' in the source YAML to read it anyway)"
+                )
+        self.report = CsvReport()
+        yield from csv_read(lambda: io.BytesIO(data), self.option("file"), GTFS_LAYOUT, self.batch_rows, self.report)

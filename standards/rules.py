@@ -12,6 +12,7 @@ from dataclasses import field as dc_field
 
 from standards.codelists import codelist
 from standards.entity import Entity
+from standards.rejects import REASONS, reject_column
 
 # Stable rule names (documented in docs/quality.md).
 REQUIRED_MISSING = "required-missing"
@@ -67,4 +68,5 @@ def rules(entity: Entity) -> list[Rule]:
             out.append(Rule(TYPE_MISMATCH, "is_true", ok_column("type", f.name), f.name))
     out.append(Rule(DUPLICATE_KEY, "is_one", DUP_RANK, ",".join(entity.primary_key)))
     out.append(Rule(UNDECODABLE_BYTES, "is_true", OK_ENCODING))
+    out.extend(Rule(reason, "is_true", reject_column(reason)) for reason in REASONS)  # rows a connector rejected
     return out

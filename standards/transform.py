@@ -15,6 +15,7 @@ from standards import gb11643
 from standards.codelists import crosswalk
 from standards.entity import Entity, Field
 from standards.pseudonym import hmac_sql
+from standards.rejects import RESERVED, reject_checks
 from standards.rules import DUP_RANK, OK_ENCODING, TYPED, ok_column
 
 META_COLUMNS = ("_source", "_source_row", "_extracted_at", "_ordinal")
@@ -136,12 +137,13 @@ def compile_transform(
             value = text
         select.append(f"{value} AS {quote_ident(f.name)}")
 
-    raw_text = [c for c in columns if c not in META_COLUMNS]
+    raw_text = [c for c in columns if c not in META_COLUMNS and c not in RESERVED]
     if raw_text:
         bad = " OR ".join(f"coalesce(contains(CAST({quote_ident(c)} AS VARCHAR), '\ufffd'), false)" for c in raw_text)
         checks.append(f"NOT ({bad}) AS {OK_ENCODING}")
     else:
         checks.append(f"true AS {OK_ENCODING}")
+    checks.extend(reject_checks(colset))
 
     fields = [f.name for f in entity.fields]
     pk = ", ".join(quote_ident(k) for k in entity.primary_key)

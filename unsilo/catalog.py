@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from standards.entity import entity
-from unsilo.settings import Settings
+from unsilo.settings import REPO, Settings
 
 DEPARTMENTS = ("health", "employment", "housing", "transport")
 
@@ -18,8 +18,9 @@ class CatalogError(ValueError):
 
 
 def _resolve(value, home: Path):
+    """``{home}`` is UNSILO_HOME; ``{repo}`` this repository (the examples read ``{repo}/../shared/data/real``)."""
     if isinstance(value, str):
-        return value.replace("{home}", str(home))
+        return value.replace("{home}", str(home)).replace("{repo}", str(REPO))
     return value
 
 

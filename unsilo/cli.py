@@ -70,6 +70,7 @@ def sync(
     source: str = typer.Argument(..., help="A source id (e.g. housing_tenancies) or a path to a source YAML."),
     start: Optional[str] = typer.Option(None, help="First day of the interval (default: yesterday)."),
     end: Optional[str] = typer.Option(None, help="Day after the last day (default: start + 1 day)."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="An incremental source reads everything."),
 ):
     """Run one source for one data interval: extract, normalize, validate, load."""
     from unsilo.catalog import source as find_source
@@ -78,7 +79,7 @@ def sync(
 
     cfg = settings()
     src = find_source(source, cfg)
-    entry = run_source(src, _interval(start, end, cfg.timezone), cfg)
+    entry = run_source(src, _interval(start, end, cfg.timezone), cfg, full_refresh=full_refresh)
     rebuild_marts(cfg)
     _print_entries([entry])
 
@@ -194,12 +195,15 @@ def demo(
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.
 # Register one here with a single import line.
 from unsilo import cli_warehouse  # noqa: E402,F401
+from unsilo import cli_inspect  # noqa: E402,F401
 
 
 def run() -> None:
     """Entry point: one clear line on error, a traceback only with --debug."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
         sys.exit(code or 0)

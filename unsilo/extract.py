@@ -11,7 +11,9 @@ import pyarrow.parquet as pq
 
 from connectors import SourceError, connector
 from unsilo.interval import Interval
+from unsilo.schema_drift import raw_columns
 from unsilo.settings import Settings
+from unsilo.source_options import saved_state, source_options
 
 
 @dataclass(frozen=True)
@@ -19,16 +21,19 @@ class Landed:
     path: Path
     rows: int
     columns: list[str]
+    state: dict | None = None  # the source's state after this read (cursor, columns), saved by the load
+    saved: dict | None = None  # the state the last successful load saved
 
 
 def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path:
     return settings.landing / source_id / f"{interval.slug}.parquet"
 
 
-def extract(source: dict, interval: Interval, settings: Settings) -> Landed:
+def extract(source: dict, interval: Interval, settings: Settings, full_refresh: bool = False) -> Landed:
     """Write ``landing/<source>/<interval>.parquet``: raw text columns + ``_source``, ``_source_row``,
     ``_extracted_at``, ``_ordinal``. Memory holds one batch at a time."""
-    conn = connector(source["id"], source["connector"]["kind"], source["connector"])
+    saved = saved_state(source, settings)
+    conn = connector(source["id"], source["connector"]["kind"], source_options(source, saved, full_refresh))
     path = landing_path(settings, source["id"], interval)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.part")
@@ -56,6 +61,10 @@ def extract(source: dict, interval: Interval, settings: Settings) -> Landed:
             writer.close()
     if writer is None:
         tmp.unlink(missing_ok=True)
-        return Landed(path=path, rows=0, columns=[])
+        return Landed(path=path, rows=0, columns=[], saved=saved)
     tmp.replace(path)
-    return Landed(path=path, rows=rows, columns=columns)
+    state = {"columns": raw_columns(columns)}
+    cursor = getattr(conn, "state", None)
+    if cursor is not None:
+        state["cursor"] = cursor
+    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved)

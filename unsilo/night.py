@@ -9,6 +9,7 @@ from standards.entity import entity
 from unsilo.extract import extract
 from unsilo.interval import Interval
 from unsilo.normalize import normalize
+from unsilo.schema_drift import schema_drift
 from unsilo.settings import Settings, settings
 from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
@@ -21,8 +22,11 @@ def new_run_id(source_id: str, interval: Interval) -> str:
     return f"{source_id}__{interval.start:%Y%m%d}__{uuid.uuid4().hex[:10]}"
 
 
-def run_source(source: dict, interval: Interval, settings: Settings, run_id: str | None = None) -> LedgerEntry:
-    """Run one source for one interval; the ledger records success or failure. Raises on failure."""
+def run_source(
+    source: dict, interval: Interval, settings: Settings, run_id: str | None = None, full_refresh: bool = False
+) -> LedgerEntry:
+    """Run one source for one interval; the ledger records success or failure. Raises on failure.
+    ``full_refresh``: an incremental source reads everything, not from its saved cursor."""
     ent = entity(source["entity"])
     now = dt.datetime.now(dt.timezone.utc)
     entry = LedgerEntry(
@@ -36,17 +40,19 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
         finished_at=now,
     )
     try:
-        landed = extract(source, interval, settings)
+        landed = extract(source, interval, settings, full_refresh)
         entry.extracted = landed.rows
         if landed.rows == 0:
             with connect(settings.warehouse) as con:
                 entry.finished_at = dt.datetime.now(dt.timezone.utc)
                 write_ledger(con, entry)
             return entry
+        schema_drift(source, landed.columns, landed.saved)
         normalized = normalize(source, landed, interval, settings)
         validated = validate(source, normalized, interval, settings)
         with connect(settings.warehouse) as con:
-            load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations)
+            load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations,
+                 landed.state)
         return entry
     except Exception as exc:
         entry.status = "failed"

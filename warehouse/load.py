@@ -19,6 +19,7 @@ from standards.entity import Entity
 from standards.transform import META_COLUMNS, quote_ident, quote_literal
 from warehouse.merge_history import merge_history
 from warehouse.pause_inside_load import pause_inside_load
+from warehouse.state import write_state
 
 
 @dataclass
@@ -68,8 +69,10 @@ def load(
     normalized: Path,
     verdicts: Path,
     expectations: list[dict],
+    state: dict | None = None,
 ) -> LedgerEntry:
-    """Merge, quarantine and ledger in one transaction; on any error nothing is changed."""
+    """Merge, quarantine, ledger and the source's incremental ``state`` in one transaction; on any error nothing
+    is changed (so a cursor never moves past rows that were not loaded)."""
     fields = [f.name for f in entity.fields]
     cols = ", ".join(quote_ident(f) for f in fields)
     pk = [quote_ident(k) for k in entity.primary_key]
@@ -134,6 +137,8 @@ def load(
             )
         entry.finished_at = dt.datetime.now(dt.timezone.utc)
         write_ledger(con, entry)
+        if state is not None:
+            write_state(con, entry.source, state, entry.run_id)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

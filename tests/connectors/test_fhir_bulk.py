@@ -30,7 +30,8 @@ def test_patient_rows_match_truth_and_manifest(patients):
     manifest = json.loads((departments / "health" / "bulk" / "2026-06-01" / "manifest.json").read_text())
     count = {o["type"]: o["count"] for o in manifest["output"]}["Patient"]
     assert table.num_rows == truth["rows"] == count > 0
-    assert table.column_names == ["resource", "_source_row"]
+    assert table.column_names == ["resource", "_reject", "_source_row"]
+    assert table.column("_reject").null_count == table.num_rows
 
 
 def test_source_rows_are_line_numbers_from_1(patients):

@@ -13,8 +13,8 @@ from connectors import Gtfs, SourceError
 from tests.connectors.conftest import read_batches, read_table
 
 
-def feed(path: Path, name: str, source_id: str = "transport_stops") -> Gtfs:
-    return Gtfs(source_id=source_id, options={"path": str(path), "file": name})
+def feed(path: Path, name: str, source_id: str = "transport_stops", **extra) -> Gtfs:
+    return Gtfs(source_id=source_id, options={"path": str(path), "file": name, **extra})
 
 
 def csv_records(text: str) -> list[list[str]]:
@@ -34,7 +34,7 @@ def test_stops_row_count_matches_csv_module(sample):
     for path, want in ((folder, records), (archive, zrecords)):
         table = read_table(feed(path, "stops.txt"))
         assert table.num_rows == len(want) == 9
-        assert table.column_names == header + ["_source_row"]
+        assert table.column_names == header + ["_reject", "_raw", "_source_row"]
         assert table.column("stop_id").to_pylist() == [r[0] for r in want]
         assert table.column("_source_row").to_pylist() == [f"stops.txt:{n}" for n in range(2, 11)]
 
@@ -96,10 +96,12 @@ def test_missing_feed_is_a_source_error(tmp_path):
     assert str(tmp_path / "gtfs.zip") in str(err.value)
 
 
-def test_long_row_is_a_source_error(tmp_path):
+def test_long_row_is_rejected_not_fatal(tmp_path):
     (tmp_path / "stops.txt").write_text("stop_id,stop_name\nA,Alpha\nB,Beta,extra\n", encoding="utf-8")
-    with pytest.raises(SourceError, match="stops.txt.*record 3 has 3 fields"):
-        read_batches(feed(tmp_path, "stops.txt"))
+    table = read_table(feed(tmp_path, "stops.txt", validate=False))  # one file, not a whole feed
+    assert table.column("_reject").to_pylist() == [None, "ragged-row"]
+    assert table.column("_raw").to_pylist() == [None, "B,Beta,extra"]
+    assert table.column("_source_row").to_pylist() == ["stops.txt:2", "stops.txt:3"]
 
 
 def test_demo_feed_matches_truth(demo):

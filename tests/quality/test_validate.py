@@ -10,6 +10,7 @@ import pytest
 from quality.suite import expectation_suite
 from quality.validate import Validator, Verdict
 from standards.entity import entities, entity
+from standards.rejects import REASONS, reject_column
 from standards.rules import rules
 
 
@@ -18,6 +19,9 @@ def test_one_expectation_per_rule_with_its_name(name):
     ent = entity(name)
     suite = expectation_suite(ent)
     assert [e.meta["rule"] for e in suite.expectations] == [r.name for r in rules(ent)]
+
+
+READ_OK = {reject_column(r): True for r in REASONS}  # the connector read every row
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -30,7 +34,8 @@ def test_verdicts_name_exactly_the_failing_rows_and_all_their_rules():
     ok = dict(tenancy_id="T1", household_key="h", address_key="a", started_on=dt.date(2024, 1, 1),
               ended_on=None, monthly_rent=500.0, arrears_months=0, status_code="active",
               _ok_present__started_on=True, _ok_date__started_on=True, _ok_date__ended_on=True,
-              _ok_type__monthly_rent=True, _ok_type__arrears_months=True, _dup_rank=1, _ok_encoding=True)
+              _ok_type__monthly_rent=True, _ok_type__arrears_months=True, _dup_rank=1, _ok_encoding=True,
+              **READ_OK)
     rows = [
         ok,
         {**ok, "tenancy_id": "T2", "status_code": "9"},  # unknown-code
@@ -38,6 +43,7 @@ def test_verdicts_name_exactly_the_failing_rows_and_all_their_rules():
         {**ok, "tenancy_id": "T4", "monthly_rent": -1.0, "household_key": None},  # two rules
         {**ok, "tenancy_id": "T1", "_dup_rank": 2},  # duplicate
         {**ok, "tenancy_id": "T6", "ended_on": dt.date(2024, 1, 1)},  # same day is fine
+        {**ok, "tenancy_id": "T7", reject_column("ragged-row"): False},  # the connector rejected it
     ]
     verdict = Verdict()
     Validator(entity("tenancy")).validate(frame(rows), verdict)
@@ -47,15 +53,18 @@ def test_verdicts_name_exactly_the_failing_rows_and_all_their_rules():
         102: ["impossible-date"],
         103: ["out-of-range", "required-missing"],
         104: ["duplicate-key"],
+        106: ["ragged-row"],
     }
     failed = {e["rule"] for e in verdict.expectations if not e["success"]}
-    assert failed == {"unknown-code", "impossible-date", "out-of-range", "required-missing", "duplicate-key"}
-    assert all(e["element_count"] == 6 for e in verdict.expectations)
+    assert failed == {"unknown-code", "impossible-date", "out-of-range", "required-missing", "duplicate-key",
+                      "ragged-row"}
+    assert all(e["element_count"] == 7 for e in verdict.expectations)
 
 
 def test_every_row_can_fail_and_the_verdict_stays_exact():
     ent = entity("transit_route")
-    rows = [dict(route_id=f"R{i}", route_name=None, route_type_code="99", _dup_rank=1, _ok_encoding=True)
+    rows = [dict(route_id=f"R{i}", route_name=None, route_type_code="99", _dup_rank=1, _ok_encoding=True,
+                 **READ_OK)
             for i in range(250)]  # more than GX's default partial list of 20
     verdict = Verdict()
     Validator(ent).validate(frame(rows), verdict)

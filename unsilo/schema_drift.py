@@ -1,0 +1,65 @@
+"""Schema drift: the raw columns a source delivers against what its YAML expects.
+
+The reference is the YAML's ``columns`` list when it has one, else the columns of the source's last successful
+load (kept in ``meta.source_state``) together with every column the mapping reads. Columns that appeared fail the
+source unless the YAML says ``tolerate_new_columns: true``; columns that vanished always fail it. A vanished and
+an appeared column at the same place are named as a probable rename. Only that source fails; the night goes on.
+"""
+
+from __future__ import annotations
+
+from standards.rejects import RESERVED
+from standards.transform import META_COLUMNS
+
+
+class SchemaDriftError(ValueError):
+    """The source's columns changed against its YAML; the message names the columns and the YAML to fix."""
+
+
+def raw_columns(columns: list[str]) -> list[str]:
+    return [c for c in columns if c not in META_COLUMNS and c not in RESERVED]
+
+
+def mapped_columns(source: dict) -> set[str]:
+    out = set()
+    for spec in (source.get("fields") or {}).values():
+        if isinstance(spec, str):
+            out.add(spec)
+        elif isinstance(spec, dict) and "from" in spec:
+            out.add(spec["from"])
+    return out
+
+
+def schema_drift(source: dict, columns: list[str], saved: dict | None) -> list[str]:
+    """Raise :class:`SchemaDriftError` when the columns drifted; return notes for tolerated additions."""
+    got = raw_columns(columns)
+    declared = source.get("columns")
+    if declared is not None:
+        expected = [str(c) for c in declared]
+    elif saved and saved.get("columns"):
+        expected = list(saved["columns"]) + sorted(mapped_columns(source) - set(saved["columns"]))
+    else:
+        expected = sorted(mapped_columns(source))
+        declared = None
+    new = [c for c in got if c not in expected]
+    gone = [c for c in expected if c not in got]
+    if declared is None and not (saved and saved.get("columns")):
+        new = []  # first run without a declared list: nothing to compare additions with yet
+    yaml = source.get("path") or f"sources/{source['id']}.yaml"
+    tolerate = bool(source.get("tolerate_new_columns"))
+    if not gone and (not new or tolerate):
+        return [f"new column {c} tolerated (tolerate_new_columns)" for c in new]
+    parts = []
+    if new:
+        parts.append(f"new column{'s' if len(new) > 1 else ''} {', '.join(new)}")
+    if gone:
+        parts.append(f"missing column{'s' if len(gone) > 1 else ''} {', '.join(gone)}")
+    renames = [f"{g} -> {n}" for g, n in zip(gone, new) if expected.index(g) == got.index(n)]
+    hint = f" (renamed? {', '.join(renames)})" if renames else ""
+    fix = "declare the columns it now has in 'columns' and fix the field mapping"
+    if new and not gone:
+        fix += ", or set 'tolerate_new_columns: true'"
+    raise SchemaDriftError(
+        f"source {source['id']}: the source's columns changed: {'; '.join(parts)}{hint}; {fix} in {yaml}, "
+        f"or ask the department why its export changed"
+    )

@@ -17,6 +17,7 @@ META = {
     "meta.ledger": "One row per run of a source for a data interval: extracted = loaded + quarantined + unchanged.",
     "meta.validation_result": "Every expectation of every run, with its unexpected and element counts.",
     "meta.quarantine": "Rows that failed a rule, with the source record as received (stewards only: holds raw IDs).",
+    "meta.source_state": "Each source's incremental cursor, written in the same transaction as its load.",
     "meta.snapshot": "When this read-only snapshot was published.",
 }
 VERSION_DOCS = {

@@ -26,7 +26,7 @@ from warehouse.descriptions import descriptions
 #: Schemas analysts see; everything else (``restricted``) stays in the working file.
 ANALYST_SCHEMAS = ("std", "marts", "meta")
 #: Tables of the analyst schemas that stay in the working file.
-LEFT_OUT = {("meta", "quarantine")}
+LEFT_OUT = {("meta", "quarantine"), ("meta", "source_state")}  # raw IDs; connector cursors (stewards only)
 POINTER = "current.duckdb"
 PREFIX = "unsilo-"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +29,14 @@ def verdicts_path(settings: Settings, source_id: str, interval: Interval) -> Pat
 
 
 def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings) -> Validated:
-    from quality.validate import Validator, Verdict  # heavy import: only where rows are validated
-
+    """Validate in DuckDB (default) or, with ``UNSILO_VALIDATE_ENGINE=pandas``, over pandas batches."""
     ent = entity(source["entity"])
-    validator = Validator(ent)
-    verdict = Verdict()
-    parquet = pq.ParquetFile(normalized.path)
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-        frame = batch.to_pandas()
-        frame.index = frame["_ordinal"].to_numpy()
-        validator.validate(frame, verdict)
+    if os.environ.get("UNSILO_VALIDATE_ENGINE", "duckdb") == "pandas":
+        verdict = validate_with_pandas(ent, normalized.path)
+    else:
+        from quality.validate_in_duckdb import validate_in_duckdb  # heavy import: only where rows are validated
+
+        verdict = validate_in_duckdb(ent, normalized.path, normalized.path.parent)
     ordinals = sorted(verdict.failures)
     rules = [sorted({r for r, _ in verdict.failures[o]}) for o in ordinals]
     checks = [sorted({f"{r}:{f}" if f else r for r, f in verdict.failures[o]}) for o in ordinals]
@@ -51,6 +50,18 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
     out = verdicts_path(settings, source["id"], interval)
     pq.write_table(table, out)
     return Validated(path=out, failed_rows=len(ordinals), expectations=_merge(verdict.expectations))
+
+
+def validate_with_pandas(ent, path: Path):
+    from quality.validate import Validator, Verdict  # heavy import: only where rows are validated
+
+    validator = Validator(ent)
+    verdict = Verdict()
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+        frame = batch.to_pandas()
+        frame.index = frame["_ordinal"].to_numpy()
+        validator.validate(frame, verdict)
+    return verdict
 
 
 def _merge(results: list[dict]) -> list[dict]:

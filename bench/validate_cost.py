@@ -33,7 +33,7 @@ def generate(path: Path, rows: int) -> None:
                CAST(i % 7 AS BIGINT) AS arrears_months,
                CASE WHEN i % 503 = 0 THEN '9' ELSE ['active', 'ended', 'suspended'][1 + i % 3] END AS status_code,
                true AS _ok_present__started_on, true AS _ok_date__started_on, true AS _ok_date__ended_on,
-               true AS _ok_type__monthly_rent, true AS _ok_type__arrears_months,
+               true AS _ok_type__monthly_rent, true AS _ok_type__arrears_months, true AS _ok_ref__household_key,
                CASE WHEN i % 997 = 0 THEN 2 ELSE 1 END AS _dup_rank, true AS _ok_encoding,
                'bench' AS _source, now() AS _extracted_at, CAST(i AS BIGINT) AS _ordinal, md5('r' || i) AS _row_hash
         FROM range({rows}) t(i)) TO '{path}' (FORMAT parquet)"""

@@ -29,6 +29,15 @@ class Verdict:
     failures: dict[int, list[tuple[str, str | None]]] = field(default_factory=lambda: defaultdict(list))
     expectations: list[dict] = field(default_factory=list)
     results: list = field(default_factory=list)  # GX ExpectationSuiteValidationResult objects, for Data Docs
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (warn|fail, what broke) of non-quarantine rules
+
+    @property
+    def failed(self) -> list[str]:
+        return [m for sev, m in self.notes if sev == "fail"]
+
+    @property
+    def warned(self) -> list[str]:
+        return [m for sev, m in self.notes if sev == "warn"]
 
 
 def quiet_context():
@@ -42,7 +51,7 @@ def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordina
     verdict.results.append(result)
     for r in result.results:
         meta = r.expectation_config.meta or {}
-        rule, fld = meta.get("rule"), meta.get("field")
+        rule, fld, severity = meta.get("rule"), meta.get("field"), meta.get("severity", "quarantine")
         unexpected = r.result.get("unexpected_index_list") or []
         count = r.result.get("unexpected_count") or 0
         if r.exception_info and r.exception_info.get("raised_exception"):
@@ -50,13 +59,20 @@ def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordina
                 f"validating {entity.name}: expectation {r.expectation_config.type} on "
                 f"{r.expectation_config.kwargs.get('column')} raised: {r.exception_info.get('exception_message')}"
             )
-        if count and len(unexpected) != count:
-            raise RuntimeError(
-                f"validating {entity.name}: rule {rule} on {fld}: GX reported {count} unexpected rows but "
-                f"returned {len(unexpected)} row ids; refusing to guess which rows to quarantine"
-            )
-        for u in unexpected:
-            verdict.failures[ordinal_of(u)].append((rule, fld))
+        if severity != "quarantine":
+            if not r.success:
+                observed = r.result.get("observed_value")
+                what = f"{count} rows" if count else f"observed {observed}"
+                verdict.notes.append((severity, f"{rule}{' on ' + fld if fld else ''}: {what} "
+                                                f"({_expected(r.expectation_config.kwargs)})"))
+        else:
+            if count and len(unexpected) != count:
+                raise RuntimeError(
+                    f"validating {entity.name}: rule {rule} on {fld}: GX reported {count} unexpected rows but "
+                    f"returned {len(unexpected)} row ids; refusing to guess which rows to quarantine"
+                )
+            for u in unexpected:
+                verdict.failures[ordinal_of(u)].append((rule, fld))
         verdict.expectations.append(
             {
                 "expectation": r.expectation_config.type,
@@ -70,15 +86,20 @@ def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordina
         )
 
 
+def _expected(kwargs: dict) -> str:
+    keys = ("min_value", "max_value", "mostly")
+    return ", ".join(f"{k} {kwargs[k]}" for k in keys if kwargs.get(k) is not None) or "expected none"
+
+
 class Validator:
     """Pandas engine: one ephemeral GX context and validation definition per entity, reused across batches."""
 
-    def __init__(self, entity: Entity):
+    def __init__(self, entity: Entity, policy=None, batch_rules=()):
         self.entity = entity
         context = quiet_context()
         asset = context.data_sources.add_pandas("unsilo").add_dataframe_asset(entity.name)
         batch = asset.add_batch_definition_whole_dataframe("batch")
-        suite = context.suites.add(expectation_suite(entity))
+        suite = context.suites.add(expectation_suite(entity, policy, list(batch_rules)))
         self.definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"validate-{entity.name}", data=batch, suite=suite)
         )

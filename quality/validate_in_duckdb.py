@@ -36,20 +36,25 @@ def result_format(rows: int) -> dict:
     }
 
 
-def validate_in_duckdb(entity: Entity, parquet: Path, workdir: Path, verdict: Verdict | None = None) -> Verdict:
-    """Validate every row of ``parquet``; ``workdir`` receives the scratch DuckDB file (removed afterwards)."""
+def validate_in_duckdb(entity: Entity, parquet: Path, workdir: Path, verdict: Verdict | None = None,
+                       policy=None, batch_rules=(), view_sql: str | None = None) -> Verdict:
+    """Validate every row of ``parquet``; ``workdir`` receives the scratch DuckDB file (removed afterwards).
+
+    ``view_sql`` (a SELECT over ``read_parquet``) replaces the plain view, e.g. to add reference check columns.
+    """
     verdict = verdict or Verdict()
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / f"{parquet.name}.{uuid.uuid4().hex[:8]}.validate.duckdb"  # unique: GX's engine may outlive us
     with duckdb.connect(str(db)) as con:
-        con.execute(f"CREATE VIEW {VIEW} AS SELECT * FROM read_parquet({quote_literal(str(parquet))})")
+        select = view_sql or f"SELECT * FROM read_parquet({quote_literal(str(parquet))})"
+        con.execute(f"CREATE VIEW {VIEW} AS {select}")
         rows = con.execute(f"SELECT count(*) FROM {VIEW}").fetchone()[0]
     source = None
     try:
         context = quiet_context()
         source = context.data_sources.add_unsilo_duckdb(name="unsilo", connection_string=f"duckdb:///{db}")
         batch = source.add_table_asset(entity.name, table_name=VIEW).add_batch_definition_whole_table("batch")
-        suite = context.suites.add(expectation_suite(entity))
+        suite = context.suites.add(expectation_suite(entity, policy, list(batch_rules)))
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"validate-{entity.name}", data=batch, suite=suite)
         )

@@ -34,6 +34,7 @@ class Field:
     pii: str | None = None
     id_scheme: str | None = None
     after: str | None = None
+    references: str | None = None  # "entity.field" of a shared dimension this key must exist in
 
     @property
     def duckdb_type(self) -> str:
@@ -49,6 +50,7 @@ class Entity:
     history: str
     primary_key: tuple[str, ...]
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    quality: dict = field(default_factory=dict, hash=False, compare=False)  # severities, batch checks
 
     @property
     def table(self) -> str:
@@ -78,6 +80,7 @@ def _field(raw: dict, entity: str) -> Field:
         pii=raw.get("pii"),
         id_scheme=raw.get("id_scheme"),
         after=raw.get("after"),
+        references=raw.get("references"),
     )
 
 
@@ -92,6 +95,7 @@ def load_entity(path: Path) -> Entity:
         history=raw.get("history", "merge"),
         primary_key=tuple(raw["primaryKey"]),
         fields=fields,
+        quality=raw.get("quality") or {},
     )
     names = {f.name for f in fields}
     for key in entity.primary_key:

@@ -10,6 +10,7 @@ from unsilo.extract import extract
 from unsilo.interval import Interval
 from unsilo.normalize import normalize
 from unsilo.settings import Settings, settings
+from unsilo.severity import stop_or_warn
 from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
 from warehouse.marts import build_marts
@@ -44,6 +45,7 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
             return entry
         normalized = normalize(source, landed, interval, settings)
         validated = validate(source, normalized, interval, settings)
+        stop_or_warn(entry, validated)
         with connect(settings.warehouse) as con:
             load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations)
         return entry

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,6 +31,7 @@ class Verdict:
     expectations: list[dict] = field(default_factory=list)
     results: list = field(default_factory=list)  # GX ExpectationSuiteValidationResult objects, for Data Docs
     notes: list[tuple[str, str]] = field(default_factory=list)  # (warn|fail, what broke) of non-quarantine rules
+    docs: Path | None = None  # the Data Docs index of this validation, when built
 
     @property
     def failed(self) -> list[str]:

@@ -37,10 +37,12 @@ def result_format(rows: int) -> dict:
 
 
 def validate_in_duckdb(entity: Entity, parquet: Path, workdir: Path, verdict: Verdict | None = None,
-                       policy=None, batch_rules=(), view_sql: str | None = None) -> Verdict:
+                       policy=None, batch_rules=(), view_sql: str | None = None,
+                       docs_dir: Path | None = None) -> Verdict:
     """Validate every row of ``parquet``; ``workdir`` receives the scratch DuckDB file (removed afterwards).
 
     ``view_sql`` (a SELECT over ``read_parquet``) replaces the plain view, e.g. to add reference check columns.
+    ``docs_dir``: build a Data Docs site of this validation there (``verdict.docs`` is its index).
     """
     verdict = verdict or Verdict()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,10 @@ def validate_in_duckdb(entity: Entity, parquet: Path, workdir: Path, verdict: Ve
         )
         result = definition.run(result_format=result_format(rows))
         collect(entity, result, verdict, rows, ordinal_of=lambda u: int(u["_ordinal"]))
+        if docs_dir is not None:
+            from quality.data_docs import data_docs
+
+            verdict.docs = data_docs(context, docs_dir)
     finally:
         if source is not None:
             source.get_execution_engine().engine.dispose()

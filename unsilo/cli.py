@@ -63,6 +63,12 @@ def _print_entries(entries) -> None:
         table.add_row(e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded),
                       str(e.quarantined), str(e.unchanged), e.status if e.status == "success" else f"[red]{e.status}")
     console.print(table)
+    from unsilo.settings import settings
+    from unsilo.validate import data_docs_path
+
+    for e in entries:
+        if data_docs_path(settings(), e.run_id).exists():
+            console.print(f"Data Docs of {e.source}: {data_docs_path(settings(), e.run_id)}", highlight=False)
 
 
 @app.command()

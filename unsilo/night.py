@@ -44,7 +44,7 @@ def run_source(source: dict, interval: Interval, settings: Settings, run_id: str
                 write_ledger(con, entry)
             return entry
         normalized = normalize(source, landed, interval, settings)
-        validated = validate(source, normalized, interval, settings)
+        validated = validate(source, normalized, interval, settings, run_id=entry.run_id)
         stop_or_warn(entry, validated)
         with connect(settings.warehouse) as con:
             load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations)

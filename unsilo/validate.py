@@ -24,13 +24,20 @@ class Validated:
     expectations: list[dict]
     warnings: list[str] = field(default_factory=list)  # rules of severity warn that were broken
     failures: list[str] = field(default_factory=list)  # rules of severity fail that were broken: stop the load
+    docs: Path | None = None  # the run's Data Docs index
 
 
 def verdicts_path(settings: Settings, source_id: str, interval: Interval) -> Path:
     return settings.staging / source_id / f"{interval.slug}.verdicts.parquet"
 
 
-def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings) -> Validated:
+def data_docs_path(settings: Settings, run_id: str) -> Path:
+    """Where the run's Great Expectations Data Docs site is (``<home>/quality/<run_id>/index.html``)."""
+    return settings.home / "quality" / run_id / "index.html"
+
+
+def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings,
+             run_id: str | None = None) -> Validated:
     """Validate in DuckDB (default) or, with ``UNSILO_VALIDATE_ENGINE=pandas``, over pandas batches."""
     from standards.batch_rules import batch_rules
     from unsilo.quality_inputs import quality_inputs
@@ -43,8 +50,9 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
     else:
         from quality.validate_in_duckdb import validate_in_duckdb  # heavy import: only where rows are validated
 
+        docs = data_docs_path(settings, run_id).parent if run_id else None
         verdict = validate_in_duckdb(ent, normalized.path, normalized.path.parent, policy=inputs.policy,
-                                     batch_rules=batch, view_sql=inputs.view_sql)
+                                     batch_rules=batch, view_sql=inputs.view_sql, docs_dir=docs)
     ordinals = sorted(verdict.failures)
     rules = [sorted({r for r, _ in verdict.failures[o]}) for o in ordinals]
     checks = [sorted({f"{r}:{f}" if f else r for r, f in verdict.failures[o]}) for o in ordinals]
@@ -58,7 +66,7 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
     out = verdicts_path(settings, source["id"], interval)
     pq.write_table(table, out)
     return Validated(path=out, failed_rows=len(ordinals), expectations=_merge(verdict.expectations),
-                     warnings=verdict.warned, failures=verdict.failed)
+                     warnings=verdict.warned, failures=verdict.failed, docs=verdict.docs)
 
 
 def validate_with_pandas(ent, path: Path, policy=None, batch_rules=(), view_sql: str | None = None):

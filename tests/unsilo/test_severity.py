@@ -14,6 +14,7 @@ from unsilo.catalog import source
 from unsilo.night import run_source
 from unsilo.settings import settings
 from unsilo.severity import BatchFailed
+from unsilo.validate import data_docs_path
 
 
 def test_policy_defaults_entity_then_source_win_and_bad_values_are_named():
@@ -58,6 +59,7 @@ def test_fail_stops_only_that_source_and_warn_loads_the_rows(night):
     assert first.status == "success" and "unknown-reference on household_key" in first.message
     seeded = n.truth["sources"]["housing_tenancies"]["defects"]
     assert first.quarantined == sum(len(v) for v in seeded.values())
+    assert data_docs_path(cfg, first.run_id).is_file()  # every run gets its Data Docs site
     before = _count(n, "SELECT count(*) FROM std.tenancy")
 
     _override(n, "housing_tenancies", {"severity": {"unknown-code": "fail"}})

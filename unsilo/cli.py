@@ -61,7 +61,7 @@ def _print_entries(entries) -> None:
         table.add_column(col, justify="right" if col in ("extracted", "loaded", "quarantined", "unchanged") else "left")
     for e in entries:
         table.add_row(e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded),
-                      str(e.quarantined), str(e.unchanged), e.status if e.status == "success" else f"[red]{e.status}")
+                      str(e.quarantined), str(e.unchanged), e.status if e.status in ("success", "replay") else f"[red]{e.status}")
     console.print(table)
     from unsilo.settings import settings
     from unsilo.validate import data_docs_path
@@ -236,6 +236,7 @@ def demo(
 
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.
 # Register one here with a single import line.
+from unsilo import cli_quarantine  # noqa: E402,F401
 
 
 def run() -> None:

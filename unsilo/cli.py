@@ -68,7 +68,8 @@ def _print_entries(entries) -> None:
 
     for e in entries:
         if data_docs_path(settings(), e.run_id).exists():
-            console.print(f"Data Docs of {e.source}: {data_docs_path(settings(), e.run_id)}", highlight=False)
+            console.print(f"Data Docs of {e.source}: {data_docs_path(settings(), e.run_id)}", highlight=False,
+                          soft_wrap=True)
 
 
 @app.command()

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -81,6 +82,8 @@ def test_replay_after_a_crosswalk_fix_moves_the_rows_and_counts_reconcile(night,
 
     out = cli(night, "quarantine", "replay", "housing_tenancies", UNSILO_CODELISTS=str(codelists))
     assert out.returncode == 0, out.stderr
+    docs = out.stdout.split("Data Docs of housing_tenancies: ", 1)[1].split()[0]
+    assert docs.endswith("__replay/index.html") and os.path.isfile(docs)
     with duckdb.connect(str(night.warehouse), read_only=True) as con:
         after_q = con.execute("SELECT count(*) FROM meta.quarantine WHERE source = 'housing_tenancies'").fetchone()[0]
         after_t = con.execute("SELECT count(*) FROM std.tenancy").fetchone()[0]
@@ -100,3 +103,10 @@ def test_replay_after_a_crosswalk_fix_moves_the_rows_and_counts_reconcile(night,
         assert con.execute("SELECT count(*) FROM meta.quarantine WHERE source = 'housing_tenancies'"
                            ).fetchone()[0] == after_q
         assert con.execute("SELECT count(*) FROM std.tenancy").fetchone()[0] == after_t
+
+
+def test_commands_that_do_not_validate_do_not_import_great_expectations():
+    code = ("import sys, unsilo.cli, unsilo.replay; "
+            "print(sorted(m for m in sys.modules if m.startswith('great_expectations'))[:1])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr

@@ -60,8 +60,9 @@ def _print_entries(entries) -> None:
     for col in ("source", "interval", "extracted", "loaded", "quarantined", "unchanged", "status"):
         table.add_column(col, justify="right" if col in ("extracted", "loaded", "quarantined", "unchanged") else "left")
     for e in entries:
+        status = e.status if e.status in ("success", "replay") else f"[red]{e.status}"
         table.add_row(e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded),
-                      str(e.quarantined), str(e.unchanged), e.status if e.status in ("success", "replay") else f"[red]{e.status}")
+                      str(e.quarantined), str(e.unchanged), status)
     console.print(table)
     from unsilo.settings import settings
     from unsilo.validate import data_docs_path

@@ -62,7 +62,8 @@ def list_(
     for c in ("id", "source", "interval_start", "source_row", "checks"):
         table.add_column(c)
     for r in rows:
-        table.add_row(r["quarantine_id"][:12], r["source"], r["interval_start"], r["source_row"], ", ".join(r["checks"]))
+        table.add_row(r["quarantine_id"][:12], r["source"], r["interval_start"], r["source_row"],
+                      ", ".join(r["checks"]))
     console.print(table)
 
 

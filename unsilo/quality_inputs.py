@@ -27,7 +27,8 @@ class QualityInputs:
     view_sql: str | None = None  # the batch with reference check columns, when the entity has references
 
 
-def quality_inputs(source: dict, ent: Entity, normalized: Path, interval: Interval, settings: Settings) -> QualityInputs:
+def quality_inputs(source: dict, ent: Entity, normalized: Path, interval: Interval,
+                   settings: Settings) -> QualityInputs:
     policy = quality_policy(ent.quality, source.get("quality"), where=f"sources/{source['id']}.yaml")
     refs = [f for f in ent.fields if f.references]
     with connect(settings.warehouse) as con:
@@ -49,7 +50,8 @@ def quality_inputs(source: dict, ent: Entity, normalized: Path, interval: Interv
             tonight = _same_night(settings, target.name, interval)
             if tonight:
                 listed = ", ".join(quote_literal(str(p)) for p in tonight)
-                known += f" UNION ALL SELECT {quote_ident(target_field)} FROM read_parquet([{listed}], union_by_name=true)"
+                known += (f" UNION ALL SELECT {quote_ident(target_field)} "
+                          f"FROM read_parquet([{listed}], union_by_name=true)")
             col = quote_ident(f.name)
             columns.append(f"(n.{col} IS NULL OR n.{col} IN (SELECT k FROM ({known}) WHERE k IS NOT NULL)) "
                            f"AS {quote_ident(ok_column('ref', f.name))}")

@@ -1,4 +1,5 @@
-"""`unsilo quarantine`: list, show, export the quarantined rows; replay them after a crosswalk fix, counts reconciling."""
+"""`unsilo quarantine`: list, show, export the quarantined rows; replay them after a crosswalk fix, counts
+reconciling."""
 
 from __future__ import annotations
 

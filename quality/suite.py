@@ -6,11 +6,12 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from standards.entity import Entity
+from standards.quality_policy import Policy
 from standards.rules import Rule, rules
 
 
-def expectation(rule: Rule):
-    meta = {"rule": rule.name, "field": rule.field}
+def expectation(rule: Rule, severity: str = "quarantine"):
+    meta = {"rule": rule.name, "field": rule.field, "severity": severity}
     c = rule.column
     if rule.kind == "not_null":
         return gxe.ExpectColumnValuesToNotBeNull(column=c, meta=meta)
@@ -30,8 +31,26 @@ def expectation(rule: Rule):
         return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=c, column_B=rule.params["other"], or_equal=True, ignore_row_if="either_value_is_missing", meta=meta
         )
+    # batch level
+    if rule.kind == "row_count_between":
+        return gxe.ExpectTableRowCountToBeBetween(
+            min_value=rule.params["min_value"], max_value=rule.params["max_value"], meta=meta
+        )
+    if rule.kind == "mostly_is_one":
+        return gxe.ExpectColumnValuesToBeInSet(column=c, value_set=[1], mostly=rule.params["mostly"], meta=meta)
+    if rule.kind == "max_at_least":
+        return gxe.ExpectColumnMaxToBeBetween(column=c, min_value=rule.params["min_value"], meta=meta)
     raise ValueError(f"no expectation for rule kind {rule.kind!r}")
 
 
-def expectation_suite(entity: Entity) -> gx.ExpectationSuite:
-    return gx.ExpectationSuite(name=f"unsilo.{entity.name}", expectations=[expectation(r) for r in rules(entity)])
+def expectation_suite(entity: Entity, policy: Policy | None = None, batch: list[Rule] = ()) -> gx.ExpectationSuite:
+    """Row-level rules (with their severities) then the run's batch-level rules."""
+    policy = policy or Policy()
+    row = [expectation(r, policy.of(r.name)) for r in rules(entity)]
+    bat = [expectation(r, _batch_severity(policy, r.name)) for r in batch]
+    return gx.ExpectationSuite(name=f"unsilo.{entity.name}", expectations=row + bat)
+
+
+def _batch_severity(policy: Policy, name: str) -> str:
+    check = {"row-count": policy.row_count, "duplicate-rate": policy.duplicate_rate, "freshness": policy.freshness}
+    return (check.get(name) or {}).get("severity", "warn")

@@ -1,7 +1,9 @@
-"""Validate a normalized batch (pandas) with the entity's suite and return, per failing row, every rule it broke.
+"""Turn a Great Expectations run into per-row verdicts: for each failing row (by ``_ordinal``), every rule it broke.
 
-GX over pandas with ``result_format=COMPLETE`` reports the index label of every unexpected row; the batch's index
-is the row's ``_ordinal``, so a failure maps back to exactly one source row.
+Two engines give the same verdicts. :func:`quality.validate_in_duckdb.validate_in_duckdb` validates the normalized
+Parquet inside DuckDB (the night's path); :class:`Validator` validates a pandas frame indexed by ``_ordinal`` (kept
+as the reference the benchmark compares against, and as a fallback: ``UNSILO_VALIDATE_ENGINE=pandas``). Either way a
+result that reports more unexpected rows than it returns ids for fails the run rather than guess.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -26,49 +29,83 @@ RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
 class Verdict:
     failures: dict[int, list[tuple[str, str | None]]] = field(default_factory=lambda: defaultdict(list))
     expectations: list[dict] = field(default_factory=list)
+    results: list = field(default_factory=list)  # GX ExpectationSuiteValidationResult objects, for Data Docs
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (warn|fail, what broke) of non-quarantine rules
+    docs: Path | None = None  # the Data Docs index of this validation, when built
+
+    @property
+    def failed(self) -> list[str]:
+        return [m for sev, m in self.notes if sev == "fail"]
+
+    @property
+    def warned(self) -> list[str]:
+        return [m for sev, m in self.notes if sev == "warn"]
+
+
+def quiet_context():
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+    return context
+
+
+def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordinal_of=int) -> None:
+    """Add one GX suite result to the verdict; ``ordinal_of`` maps an unexpected index entry to its ``_ordinal``."""
+    verdict.results.append(result)
+    for r in result.results:
+        meta = r.expectation_config.meta or {}
+        rule, fld, severity = meta.get("rule"), meta.get("field"), meta.get("severity", "quarantine")
+        unexpected = r.result.get("unexpected_index_list") or []
+        count = r.result.get("unexpected_count") or 0
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"validating {entity.name}: expectation {r.expectation_config.type} on "
+                f"{r.expectation_config.kwargs.get('column')} raised: {r.exception_info.get('exception_message')}"
+            )
+        if severity != "quarantine":
+            if not r.success:
+                observed = r.result.get("observed_value")
+                what = f"{count} rows" if count else f"observed {observed}"
+                verdict.notes.append((severity, f"{rule}{' on ' + fld if fld else ''}: {what} "
+                                                f"({_expected(r.expectation_config.kwargs)})"))
+        else:
+            if count and len(unexpected) != count:
+                raise RuntimeError(
+                    f"validating {entity.name}: rule {rule} on {fld}: GX reported {count} unexpected rows but "
+                    f"returned {len(unexpected)} row ids; refusing to guess which rows to quarantine"
+                )
+            for u in unexpected:
+                verdict.failures[ordinal_of(u)].append((rule, fld))
+        verdict.expectations.append(
+            {
+                "expectation": r.expectation_config.type,
+                "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A"),
+                "rule": rule,
+                "field": fld,
+                "success": bool(r.success),
+                "unexpected_count": int(count),
+                "element_count": int(r.result.get("element_count") or element_count),
+            }
+        )
+
+
+def _expected(kwargs: dict) -> str:
+    keys = ("min_value", "max_value", "mostly")
+    return ", ".join(f"{k} {kwargs[k]}" for k in keys if kwargs.get(k) is not None) or "expected none"
 
 
 class Validator:
-    """One ephemeral GX context and validation definition per entity, reused across batches."""
+    """Pandas engine: one ephemeral GX context and validation definition per entity, reused across batches."""
 
-    def __init__(self, entity: Entity):
+    def __init__(self, entity: Entity, policy=None, batch_rules=()):
         self.entity = entity
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+        context = quiet_context()
         asset = context.data_sources.add_pandas("unsilo").add_dataframe_asset(entity.name)
         batch = asset.add_batch_definition_whole_dataframe("batch")
-        suite = context.suites.add(expectation_suite(entity))
+        suite = context.suites.add(expectation_suite(entity, policy, list(batch_rules)))
         self.definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"validate-{entity.name}", data=batch, suite=suite)
         )
 
     def validate(self, frame: pd.DataFrame, verdict: Verdict) -> None:
         result = self.definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
-        for r in result.results:
-            meta = r.expectation_config.meta or {}
-            rule, fld = meta.get("rule"), meta.get("field")
-            unexpected = r.result.get("unexpected_index_list") or []
-            count = r.result.get("unexpected_count") or 0
-            if r.exception_info and r.exception_info.get("raised_exception"):
-                raise RuntimeError(
-                    f"validating {self.entity.name}: expectation {r.expectation_config.type} on "
-                    f"{r.expectation_config.kwargs.get('column')} raised: {r.exception_info.get('exception_message')}"
-                )
-            if count and len(unexpected) != count:
-                raise RuntimeError(
-                    f"validating {self.entity.name}: rule {rule} on {fld}: GX reported {count} unexpected rows but "
-                    f"returned {len(unexpected)} row ids; refusing to guess which rows to quarantine"
-                )
-            for ordinal in unexpected:
-                verdict.failures[int(ordinal)].append((rule, fld))
-            verdict.expectations.append(
-                {
-                    "expectation": r.expectation_config.type,
-                    "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_A"),
-                    "rule": rule,
-                    "field": fld,
-                    "success": bool(r.success),
-                    "unexpected_count": int(count),
-                    "element_count": int(r.result.get("element_count") or len(frame)),
-                }
-            )
+        collect(self.entity, result, verdict, len(frame))

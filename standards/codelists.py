@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import csv
+import os
 from functools import cache
 from pathlib import Path
 
 CODELISTS_DIR = Path(__file__).parent / "codelists"
 
 
-@cache
+def codelists_dir() -> Path:
+    """``UNSILO_CODELISTS`` (e.g. a steward's fixed copy, before the fix is committed), else the standard's own."""
+    return Path(os.environ.get("UNSILO_CODELISTS") or CODELISTS_DIR)
+
+
 def codelist(name: str) -> dict[str, dict[str, str]]:
     """Code -> its row (label, label_zh, ...)."""
-    path = CODELISTS_DIR / f"{name}.csv"
+    return _codelist(codelists_dir(), name)
+
+
+def crosswalk(name: str, system: str) -> dict[str, str]:
+    """Department code -> standard code for one source system; empty if the system uses standard codes."""
+    return _crosswalk(codelists_dir(), name, system)
+
+
+@cache
+def _codelist(directory: Path, name: str) -> dict[str, dict[str, str]]:
+    path = directory / f"{name}.csv"
     if not path.exists():
         raise KeyError(f"no code list {name!r} (expected {path})")
     with path.open(encoding="utf-8", newline="") as f:
@@ -20,9 +35,8 @@ def codelist(name: str) -> dict[str, dict[str, str]]:
 
 
 @cache
-def crosswalk(name: str, system: str) -> dict[str, str]:
-    """Department code -> standard code for one source system; empty if the system uses standard codes."""
-    path = CODELISTS_DIR / f"{name}.crosswalk.csv"
+def _crosswalk(directory: Path, name: str, system: str) -> dict[str, str]:
+    path = directory / f"{name}.crosswalk.csv"
     if not path.exists():
         return {}
     with path.open(encoding="utf-8", newline="") as f:
@@ -30,4 +44,4 @@ def crosswalk(name: str, system: str) -> dict[str, str]:
 
 
 def codelist_names() -> list[str]:
-    return sorted(p.stem for p in CODELISTS_DIR.glob("*.csv") if not p.stem.endswith(".crosswalk"))
+    return sorted(p.stem for p in codelists_dir().glob("*.csv") if not p.stem.endswith(".crosswalk"))

@@ -37,6 +37,7 @@ class Field:
     pii: str | None = None
     id_scheme: str | None = None
     after: str | None = None
+    references: str | None = None  # "entity.field" of a shared dimension this key must exist in
 
     @property
     def duckdb_type(self) -> str:
@@ -52,6 +53,7 @@ class Entity:
     history: str
     primary_key: tuple[str, ...]
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    quality: dict = field(default_factory=dict, hash=False, compare=False)  # severities, batch checks
 
     @property
     def table(self) -> str:
@@ -92,6 +94,7 @@ def _field(raw: dict, entity: str) -> Field:
         pii=raw.get("pii"),
         id_scheme=raw.get("id_scheme"),
         after=raw.get("after"),
+        references=raw.get("references"),
     )
 
 
@@ -106,6 +109,7 @@ def load_entity(path: Path) -> Entity:
         history=raw.get("history", "merge"),
         primary_key=tuple(raw["primaryKey"]),
         fields=fields,
+        quality=raw.get("quality") or {},
     )
     if entity.history not in HISTORY_KINDS:
         raise ValueError(f"{path}: history {entity.history!r} is not one of {', '.join(HISTORY_KINDS)}")

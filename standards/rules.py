@@ -24,6 +24,7 @@ PATTERN_MISMATCH = "pattern-mismatch"
 TYPE_MISMATCH = "type-mismatch"
 DUPLICATE_KEY = "duplicate-key"
 UNDECODABLE_BYTES = "undecodable-bytes"
+UNKNOWN_REFERENCE = "unknown-reference"
 
 TYPED = ("date", "datetime", "integer", "number", "boolean")
 DUP_RANK = "_dup_rank"
@@ -66,6 +67,8 @@ def rules(entity: Entity) -> list[Rule]:
             out.append(Rule(IMPOSSIBLE_DATE, "a_after_b", f.name, f.name, {"other": f.after}))
         if f.type in ("integer", "number", "boolean"):
             out.append(Rule(TYPE_MISMATCH, "is_true", ok_column("type", f.name), f.name))
+        if f.references:  # the column is added at validation time (unsilo/references.py)
+            out.append(Rule(UNKNOWN_REFERENCE, "is_true", ok_column("ref", f.name), f.name))
     out.append(Rule(DUPLICATE_KEY, "is_one", DUP_RANK, ",".join(entity.primary_key)))
     out.append(Rule(UNDECODABLE_BYTES, "is_true", OK_ENCODING))
     out.extend(Rule(reason, "is_true", reject_column(reason)) for reason in REASONS)  # rows a connector rejected

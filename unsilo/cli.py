@@ -60,9 +60,17 @@ def _print_entries(entries) -> None:
     for col in ("source", "interval", "extracted", "loaded", "quarantined", "unchanged", "status"):
         table.add_column(col, justify="right" if col in ("extracted", "loaded", "quarantined", "unchanged") else "left")
     for e in entries:
+        status = e.status if e.status in ("success", "replay") else f"[red]{e.status}"
         table.add_row(e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded),
-                      str(e.quarantined), str(e.unchanged), e.status if e.status == "success" else f"[red]{e.status}")
+                      str(e.quarantined), str(e.unchanged), status)
     console.print(table)
+    from unsilo.settings import settings
+    from unsilo.validate import data_docs_path
+
+    for e in entries:
+        if data_docs_path(settings(), e.run_id).exists():
+            console.print(f"Data Docs of {e.source}: {data_docs_path(settings(), e.run_id)}", highlight=False,
+                          soft_wrap=True)
 
 
 @app.command()
@@ -196,6 +204,7 @@ def demo(
 # Register one here with a single import line.
 from unsilo import cli_warehouse  # noqa: E402,F401
 from unsilo import cli_inspect  # noqa: E402,F401
+from unsilo import cli_quarantine  # noqa: E402,F401
 
 
 def run() -> None:

@@ -11,6 +11,7 @@ from unsilo.interval import Interval
 from unsilo.normalize import normalize
 from unsilo.schema_drift import schema_drift
 from unsilo.settings import Settings, settings
+from unsilo.severity import stop_or_warn
 from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
 from warehouse.marts import build_marts
@@ -49,7 +50,8 @@ def run_source(
             return entry
         schema_drift(source, landed.columns, landed.saved)
         normalized = normalize(source, landed, interval, settings)
-        validated = validate(source, normalized, interval, settings)
+        validated = validate(source, normalized, interval, settings, run_id=entry.run_id)
+        stop_or_warn(entry, validated)
         with connect(settings.warehouse) as con:
             load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations,
                  landed.state)

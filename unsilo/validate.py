@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,23 +22,37 @@ class Validated:
     path: Path
     failed_rows: int
     expectations: list[dict]
+    warnings: list[str] = field(default_factory=list)  # rules of severity warn that were broken
+    failures: list[str] = field(default_factory=list)  # rules of severity fail that were broken: stop the load
+    docs: Path | None = None  # the run's Data Docs index
 
 
 def verdicts_path(settings: Settings, source_id: str, interval: Interval) -> Path:
     return settings.staging / source_id / f"{interval.slug}.verdicts.parquet"
 
 
-def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings) -> Validated:
-    from quality.validate import Validator, Verdict  # heavy import: only where rows are validated
+def data_docs_path(settings: Settings, run_id: str) -> Path:
+    """Where the run's Great Expectations Data Docs site is (``<home>/quality/<run_id>/index.html``)."""
+    return settings.home / "quality" / run_id / "index.html"
+
+
+def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings,
+             run_id: str | None = None) -> Validated:
+    """Validate in DuckDB (default) or, with ``UNSILO_VALIDATE_ENGINE=pandas``, over pandas batches."""
+    from standards.batch_rules import batch_rules
+    from unsilo.quality_inputs import quality_inputs
 
     ent = entity(source["entity"])
-    validator = Validator(ent)
-    verdict = Verdict()
-    parquet = pq.ParquetFile(normalized.path)
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-        frame = batch.to_pandas()
-        frame.index = frame["_ordinal"].to_numpy()
-        validator.validate(frame, verdict)
+    inputs = quality_inputs(source, ent, normalized.path, interval, settings)
+    batch = batch_rules(ent, inputs.policy, inputs.recent_counts, interval.end)
+    if os.environ.get("UNSILO_VALIDATE_ENGINE", "duckdb") == "pandas":
+        verdict = validate_with_pandas(ent, normalized.path, inputs.policy, batch, inputs.view_sql)
+    else:
+        from quality.validate_in_duckdb import validate_in_duckdb  # heavy import: only where rows are validated
+
+        docs = data_docs_path(settings, run_id).parent if run_id else None
+        verdict = validate_in_duckdb(ent, normalized.path, normalized.path.parent, policy=inputs.policy,
+                                     batch_rules=batch, view_sql=inputs.view_sql, docs_dir=docs)
     ordinals = sorted(verdict.failures)
     rules = [sorted({r for r, _ in verdict.failures[o]}) for o in ordinals]
     checks = [sorted({f"{r}:{f}" if f else r for r, f in verdict.failures[o]}) for o in ordinals]
@@ -50,7 +65,25 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
     )
     out = verdicts_path(settings, source["id"], interval)
     pq.write_table(table, out)
-    return Validated(path=out, failed_rows=len(ordinals), expectations=_merge(verdict.expectations))
+    return Validated(path=out, failed_rows=len(ordinals), expectations=_merge(verdict.expectations),
+                     warnings=verdict.warned, failures=verdict.failed, docs=verdict.docs)
+
+
+def validate_with_pandas(ent, path: Path, policy=None, batch_rules=(), view_sql: str | None = None):
+    """The fallback engine: pandas frames of ``BATCH_ROWS``. Batch-level rules see one batch at a time here."""
+    import duckdb
+
+    from quality.validate import Validator, Verdict  # heavy import: only where rows are validated
+
+    validator = Validator(ent, policy, batch_rules)
+    verdict = Verdict()
+    batches = (duckdb.sql(view_sql).fetch_record_batch(BATCH_ROWS) if view_sql
+               else pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS))
+    for batch in batches:
+        frame = batch.to_pandas()
+        frame.index = frame["_ordinal"].to_numpy()
+        validator.validate(frame, verdict)
+    return verdict
 
 
 def _merge(results: list[dict]) -> list[dict]:

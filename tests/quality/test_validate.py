@@ -35,7 +35,7 @@ def test_verdicts_name_exactly_the_failing_rows_and_all_their_rules():
               ended_on=None, monthly_rent=500.0, arrears_months=0, status_code="active",
               _ok_present__started_on=True, _ok_date__started_on=True, _ok_date__ended_on=True,
               _ok_type__monthly_rent=True, _ok_type__arrears_months=True, _dup_rank=1, _ok_encoding=True,
-              **READ_OK)
+              _ok_ref__household_key=True, **READ_OK)
     rows = [
         ok,
         {**ok, "tenancy_id": "T2", "status_code": "9"},  # unknown-code

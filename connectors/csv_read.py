@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from connectors.base import SOURCE_ROW
 from connectors.csv_dialect import csv_dialect
+from connectors.csv_fast import csv_fast
 from connectors.encoding import SAMPLE, encoding
 from standards.rejects import (
     BLANK_LINE, BLANK_ROW, COMMENT_LINE, FOOTER_ROW, RAGGED_ROW, RAW, REJECT, UNPARSEABLE_ROW,
@@ -112,7 +113,8 @@ def _header_index(sample: list[tuple[int, list[str] | None]]) -> int:
 
 
 def csv_read(
-    open_binary: Callable[[], BinaryIO], name: str, layout: CsvLayout, batch_rows: int, report: CsvReport | None = None
+    open_binary: Callable[[], BinaryIO], name: str, layout: CsvLayout, batch_rows: int, report: CsvReport | None = None,
+    fast: bool = True,
 ) -> Iterator[pa.Table]:
     """Yield tables of text columns plus ``_reject``, ``_raw`` and ``_source_row`` = ``<name>:<line>``."""
     report = report if report is not None else CsvReport()
@@ -122,6 +124,17 @@ def csv_read(
     sample_text = head.decode(report.encoding, errors="replace").lstrip("\ufeff")
     dialect = csv_dialect(sample_text, layout.delimiter, layout.quotechar, complete=len(head) < SAMPLE)
     report.delimiter, report.quotechar = dialect.delimiter, dialect.quotechar
+    notes: list[str] = []
+    header = _plain_header(sample_text, dialect, layout, notes) if fast else None
+    if header is not None:
+        decimal = set(header if layout.decimal_comma is True else (layout.decimal_comma or []))
+        fast = csv_fast(open_binary, name, report.encoding, dialect, header, batch_rows,
+                        lambda h, values: decimal_point(values) if h in decimal else values)
+        if fast is not None:
+            report.columns, report.header_line = header, 1
+            report.notes.extend(notes)
+            yield from fast
+            return
     with open_binary() as f:
         text = io.TextIOWrapper(f, encoding=report.encoding, errors="replace", newline="")
         # the csv module refuses NUL characters: make them U+FFFD, which the undecodable-bytes rule quarantines
@@ -129,6 +142,24 @@ def csv_read(
         reader = csv.reader(lines, dialect)
         records = _records(reader, report)
         yield from _rows(records, name, layout, batch_rows, report, dialect.delimiter)
+
+
+def _plain_header(sample_text: str, dialect, layout: CsvLayout, notes: list[str]) -> list[str] | None:
+    """The header when the file may take the fast path (one header record on line 1, nothing special declared),
+    else ``None``."""
+    simple = (layout.header and int(layout.header_rows) == 1 and not int(layout.footer_rows) and not layout.comment
+              and layout.short_rows == "reject" and layout.skip_rows in ("auto", 0, "0")
+              and not dialect.skipinitialspace and dialect.quoting != csv.QUOTE_NONE)
+    if not simple:
+        return None
+    report = CsvReport()
+    reader = csv.reader(io.StringIO(sample_text.replace("\x00", "\ufffd"), newline=""), dialect)
+    sample = list(itertools.islice(_records(reader, report), HEADER_SCAN))
+    if not sample or sample[0][0] != 1 or not sample[0][1] or report.notes:
+        return None
+    if layout.skip_rows == "auto" and _header_index(sample):
+        return None
+    return normalized_header(sample[0][1], notes)
 
 
 def _rows(records, name, layout: CsvLayout, batch_rows: int, report: CsvReport, delimiter: str) -> Iterator[pa.Table]:

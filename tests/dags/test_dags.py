@@ -72,3 +72,27 @@ def test_a_department_dag_runs_one_night_into_the_warehouse(airflow_home):
     run_marts(settings(), airflow_home.log)
     with duckdb.connect(str(airflow_home.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM marts.community_overview").fetchone()[0] == 14
+
+
+def test_a_failing_source_is_retried_and_never_blocks_the_others(airflow_home, monkeypatch):
+    sources = sorted(s for s in airflow_home.truth["sources"] if s.startswith("employment_"))
+    failing, others = sources[0], sources[1:]
+    from unsilo.catalog import source
+
+    options = source(failing, settings())["connector"]
+    (Path(options["folder"]) / options["pattern"].format(date=NIGHT)).unlink()  # the department's drop is missing
+    monkeypatch.setenv("UNSILO_RETRIES", "1")
+    monkeypatch.setenv("UNSILO_RETRY_DELAY_SECONDS", "1")
+    try:
+        run_dag("sync_employment", NIGHT, settings(), airflow_home.log)
+    except Exception:
+        pass  # the DAG run fails because one source failed; what matters is what each source did
+    with duckdb.connect(str(airflow_home.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT source, status, message FROM meta.ledger WHERE department = 'employment' ORDER BY started_at"
+        ).fetchall()
+    for other in others:
+        assert [r[1] for r in rows if r[0] == other] == ["success"], rows
+    failed = [r for r in rows if r[0] == failing]
+    assert [r[1] for r in failed] == ["failed", "failed"], rows  # the first try and its one retry
+    assert all(r[2].startswith(f"extract: source {failing}: no file") for r in failed), failed

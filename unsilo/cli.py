@@ -230,6 +230,7 @@ def demo(
 
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.
 # Register one here with a single import line.
+from unsilo import cli_backfill  # noqa: E402,F401
 
 
 def run() -> None:

@@ -67,7 +67,7 @@ def _retry_only_source_errors(step):
         raise AirflowFailException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
-@task
+@task(multiple_outputs=False)
 def extract(source_id: str, data_interval_start=None, data_interval_end=None) -> dict:
     from unsilo.night_tasks import extract_task
 
@@ -75,14 +75,14 @@ def extract(source_id: str, data_interval_start=None, data_interval_end=None) ->
     return _retry_only_source_errors(lambda: extract_task(source_id, interval, _settings()))
 
 
-@task
+@task(multiple_outputs=False)
 def normalize_validate(handoff: dict) -> dict:
     from unsilo.night_tasks import transform_task
 
     return _retry_only_source_errors(lambda: transform_task(handoff, _settings()))
 
 
-@task(pool=WAREHOUSE_POOL)
+@task(pool=WAREHOUSE_POOL, multiple_outputs=False)
 def load(handoff: dict) -> dict:
     from unsilo.night_tasks import load_task
 

@@ -96,3 +96,35 @@ def test_a_failing_source_is_retried_and_never_blocks_the_others(airflow_home, m
     failed = [r for r in rows if r[0] == failing]
     assert [r[1] for r in failed] == ["failed", "failed"], rows  # the first try and its one retry
     assert all(r[2].startswith(f"extract: source {failing}: no file") for r in failed), failed
+
+
+@pytest.mark.services
+def test_housing_credentials_come_from_an_airflow_connection_and_never_reach_the_logs(airflow_home, monkeypatch):
+    from tests.services import server_database
+    from unsilo.demo.housing import load_into
+
+    password = "Unsilo-Secret-7f3a9c"  # PostgreSQL here trusts loopback: any password connects, none may be logged
+    sqlite = airflow_home.home / "departments" / "housing" / "housing.db"
+    with server_database("postgresql", "unsilo_test_conn") as url:
+        load_into(url, sqlite)
+        database = url.rsplit("/", 1)[1]
+        monkeypatch.setenv("AIRFLOW_CONN_HOUSING_DB", json.dumps({
+            "conn_type": "postgres", "login": "postgres", "password": password, "host": "127.0.0.1", "port": 5432,
+            "schema": database}))
+        monkeypatch.delenv("UNSILO_HOUSING_URL", raising=False)
+        aside = sqlite.with_suffix(".aside")
+        sqlite.rename(aside)  # the YAML's default (the SQLite file) is gone: only the Connection can work
+        log = airflow_home.home / "airflow-conn.log"
+        try:
+            run_dag("sync_housing", NIGHT, settings(), log)
+        finally:
+            aside.rename(sqlite)
+    with duckdb.connect(str(airflow_home.warehouse), read_only=True) as con:
+        latest = con.execute(
+            "SELECT source, arg_max(status, started_at) FROM meta.ledger WHERE department = 'housing' GROUP BY 1"
+        ).fetchall()
+    assert latest and all(status == "success" for _, status in latest), latest
+    logs = [log, *(airflow_home.home / "airflow" / "logs").rglob("*.log")]  # `dags test` prints task logs to `log`
+    assert "housing_tenancies.load" in log.read_text(encoding="utf-8")  # the task logs are there to read
+    leaked = [str(p) for p in logs if password in p.read_text(encoding="utf-8", errors="replace")]
+    assert leaked == []

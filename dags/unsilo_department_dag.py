@@ -1,17 +1,30 @@
-"""The one DAG shape every department shares: one task per source in the catalog, on a nightly data interval.
+"""The one DAG shape every department shares: per source in the catalog, three tasks on a nightly data interval.
 
-DAG files are configuration: no database, network or heavy import at parse time; the work is ``unsilo.night``,
-imported inside the task.
+``<source>.extract`` -> ``<source>.normalize_validate`` -> ``<source>.load``: a steward sees in the grid which step
+of which source failed. The steps hand each other Parquet files under the data root (``UNSILO_HOME``; a shared
+volume when workers run on several machines); XCom carries paths and counts only. Only ``load`` writes the DuckDB
+warehouse, so only ``load`` runs in the one-slot pool. Each load emits one Airflow Asset per entity
+(``unsilo://std/<entity>``); the ``build_marts`` DAG is scheduled on those assets.
+
+Sources fail alone: each source is its own chain of tasks, so a failing source never blocks the others. A source
+error (a missing drop, a database that is down) is retried with exponential backoff; any other error (a mapping
+that does not fit the data) fails at once, since retrying cannot fix it.
+
+DAG files are configuration: no database, network or heavy import at parse time beyond reading the source
+catalog's YAML files; the work is ``unsilo.night_tasks``, imported inside the tasks.
 """
 
 from __future__ import annotations
 
+import os
+
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import TaskGroup, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from unsilo.catalog import sources
 from unsilo.settings import settings
+from unsilo_assets import entity_asset
 
 TIMEZONE = settings().timezone  # the city's days: UNSILO_TIMEZONE, default Asia/Shanghai
 #: Every task that writes the DuckDB file runs in this one-slot pool (created by ``unsilo`` before a run):
@@ -20,14 +33,64 @@ WAREHOUSE_POOL = "unsilo_warehouse"
 START = pendulum.datetime(2026, 1, 1, tz=TIMEZONE)
 DEFAULT_ARGS = {
     "owner": "unsilo",
-    "retries": 2,
-    "retry_delay": pendulum.duration(minutes=5),
+    "retries": int(os.environ.get("UNSILO_RETRIES", "2")),
+    "retry_delay": pendulum.duration(seconds=float(os.environ.get("UNSILO_RETRY_DELAY_SECONDS", "300"))),
     "retry_exponential_backoff": True,
+    "max_retry_delay": pendulum.duration(hours=1),
 }
 
 
+def _interval(data_interval_start, data_interval_end):
+    """The run's data interval as the city's calendar days ``[start, end)``."""
+    from unsilo.interval import Interval
+
+    return Interval(data_interval_start.in_timezone(TIMEZONE).date(), data_interval_end.in_timezone(TIMEZONE).date())
+
+
+def _settings():
+    from unsilo_connections import task_settings
+
+    return task_settings()
+
+
+def _retry_only_source_errors(step):
+    """Run a step; an error that is not the source's (retrying will not fix it) fails the task without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from connectors import SourceError
+
+    try:
+        return step()
+    except SourceError:
+        raise
+    except Exception as exc:
+        raise AirflowFailException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+
+@task(multiple_outputs=False)
+def extract(source_id: str, data_interval_start=None, data_interval_end=None) -> dict:
+    from unsilo.night_tasks import extract_task
+
+    interval = _interval(data_interval_start, data_interval_end)
+    return _retry_only_source_errors(lambda: extract_task(source_id, interval, _settings()))
+
+
+@task(multiple_outputs=False)
+def normalize_validate(handoff: dict) -> dict:
+    from unsilo.night_tasks import transform_task
+
+    return _retry_only_source_errors(lambda: transform_task(handoff, _settings()))
+
+
+@task(pool=WAREHOUSE_POOL, multiple_outputs=False)
+def load(handoff: dict) -> dict:
+    from unsilo.night_tasks import load_task
+
+    return _retry_only_source_errors(lambda: load_task(handoff, _settings()))
+
+
 def department_dag(department: str):
-    source_ids = [s["id"] for s in sources(settings(), department)]
+    catalog = sources(settings(), department)
 
     @dag(
         dag_id=f"sync_{department}",
@@ -41,22 +104,8 @@ def department_dag(department: str):
         doc_md=__doc__,
     )
     def sync():
-        @task(task_id="build_marts", trigger_rule="all_done", pool=WAREHOUSE_POOL)
-        def marts() -> list[str]:
-            from unsilo.night import rebuild_marts
-            from unsilo.settings import settings as current
-
-            return rebuild_marts(current())
-
-        done = marts()
-        for source_id in source_ids:
-
-            @task(task_id=source_id, pool=WAREHOUSE_POOL)
-            def run(source_id: str = source_id, data_interval_start=None, data_interval_end=None) -> dict:
-                from unsilo.night import run_airflow_task
-
-                return run_airflow_task(source_id, data_interval_start, data_interval_end, TIMEZONE)
-
-            run() >> done
+        for src in catalog:
+            with TaskGroup(group_id=src["id"], tooltip=src.get("description", "")):
+                load.override(outlets=[entity_asset(src["entity"])])(normalize_validate(extract(src["id"])))
 
     return sync()

@@ -74,3 +74,8 @@ def logical_date(night: dt.date, timezone: str) -> str:
 
 def run_dag(dag_id: str, night: dt.date, settings: Settings, log: Path) -> None:
     airflow(["dags", "test", dag_id, logical_date(night, settings.timezone)], settings, log)
+
+
+def run_marts(settings: Settings, log: Path) -> None:
+    """Run the asset-scheduled ``build_marts`` DAG once: under ``airflow dags test`` nothing triggers it by itself."""
+    airflow(["dags", "test", "build_marts"], settings, log)

@@ -205,6 +205,7 @@ def demo(
 from unsilo import cli_warehouse  # noqa: E402,F401
 from unsilo import cli_inspect  # noqa: E402,F401
 from unsilo import cli_quarantine  # noqa: E402,F401
+from unsilo import cli_backfill  # noqa: E402,F401
 
 
 def run() -> None:

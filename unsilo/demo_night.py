@@ -28,7 +28,7 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
         return
     interval = Interval.night(NIGHT)
     if use_airflow:
-        from unsilo.airflow_runner import prepare, run_dag
+        from unsilo.airflow_runner import prepare, run_dag, run_marts
 
         log = cfg.home / "airflow" / "demo.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -38,6 +38,8 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
         for department in DEPARTMENTS:
             console.print(f"[bold]Airflow[/bold]: airflow dags test sync_{department} for the night {interval}")
             run_dag(f"sync_{department}", NIGHT, cfg, log)
+        console.print("[bold]Airflow[/bold]: airflow dags test build_marts (scheduled on the entities' Assets)")
+        run_marts(cfg, log)
     else:
         from unsilo.catalog import sources
         from unsilo.night import rebuild_marts, run_source

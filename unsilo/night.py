@@ -1,69 +1,137 @@
-"""The run of one source for one data interval: extract -> normalize -> validate -> load. No Airflow in here."""
+"""The run of one source for one data interval: extract -> normalize + validate -> load. No Airflow in here.
+
+Each step reads the files the step before it left under the data root and hands on a small dict of paths and
+counts (the "handoff": what Airflow carries in XCom between tasks, never data). ``run_source`` runs the three steps
+in one process for the CLI and the demo; ``unsilo.night_tasks`` runs them as separate Airflow tasks. A step that
+fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from pathlib import Path
 
 from standards.entity import entity
-from unsilo.extract import extract
+from unsilo.extract import Landed, extract
 from unsilo.interval import Interval
 from unsilo.normalize import normalize
 from unsilo.schema_drift import schema_drift
-from unsilo.settings import Settings, settings
+from unsilo.settings import Settings
 from unsilo.severity import stop_or_warn
 from unsilo.validate import validate
 from warehouse.load import LedgerEntry, load, write_ledger
 from warehouse.marts import build_marts
-from warehouse.schema import connect
 from warehouse.publish_snapshot import publish_snapshot
+from warehouse.schema import connect
 
 
 def new_run_id(source_id: str, interval: Interval) -> str:
     return f"{source_id}__{interval.start:%Y%m%d}__{uuid.uuid4().hex[:10]}"
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _interval(handoff: dict) -> Interval:
+    return Interval(dt.date.fromisoformat(handoff["interval_start"]), dt.date.fromisoformat(handoff["interval_end"]))
+
+
+def _entry(source: dict, handoff: dict) -> LedgerEntry:
+    interval = _interval(handoff)
+    started = dt.datetime.fromisoformat(handoff["started_at"])
+    return LedgerEntry(
+        run_id=handoff["run_id"], source=source["id"], department=source["department"],
+        entity=entity(source["entity"]).name, interval_start=interval.start, interval_end=interval.end,
+        started_at=started, finished_at=started, extracted=handoff.get("extracted", 0),
+    )
+
+
+def record_failure(source: dict, handoff: dict, settings: Settings, step: str, exc: BaseException) -> LedgerEntry:
+    """A ``failed`` ledger row for one attempt of one step (a retry that succeeds adds its own row)."""
+    entry = _entry(source, handoff)
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    entry.status, entry.message, entry.finished_at = "failed", f"{step}: {first}", _now()
+    with connect(settings.warehouse) as con:
+        write_ledger(con, entry)
+    return entry
+
+
+def extract_step(source: dict, interval: Interval, settings: Settings, run_id: str | None = None,
+                 full_refresh: bool = False) -> dict:
+    """Land the source's interval as Parquet and check its columns against the YAML (schema drift)."""
+    handoff = {
+        "source": source["id"], "run_id": run_id or new_run_id(source["id"], interval),
+        "interval_start": interval.start.isoformat(), "interval_end": interval.end.isoformat(),
+        "started_at": _now().isoformat(), "extracted": 0,
+    }
+    try:
+        landed = extract(source, interval, settings, full_refresh)
+        handoff.update(landing=str(landed.path), extracted=landed.rows, columns=landed.columns, state=landed.state)
+        if landed.rows:
+            schema_drift(source, landed.columns, landed.saved)
+    except Exception as exc:
+        record_failure(source, handoff, settings, "extract", exc)
+        raise
+    return handoff
+
+
+def expectations_path(verdicts: Path) -> Path:
+    return verdicts.with_name(verdicts.name.replace(".verdicts.parquet", ".expectations.json"))
+
+
+def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
+    """Normalize and validate the landed rows; a broken rule of severity ``fail`` stops the source here."""
+    if handoff["extracted"] == 0:
+        return dict(handoff)
+    interval = _interval(handoff)
+    try:
+        landed = Landed(path=Path(handoff["landing"]), rows=handoff["extracted"], columns=handoff["columns"])
+        normalized = normalize(source, landed, interval, settings)
+        validated = validate(source, normalized, interval, settings, run_id=handoff["run_id"])
+        stop_or_warn(_entry(source, handoff), validated)
+        expectations = expectations_path(validated.path)
+        expectations.write_text(json.dumps(validated.expectations), encoding="utf-8")
+    except Exception as exc:
+        record_failure(source, handoff, settings, "normalize_validate", exc)
+        raise
+    return {
+        **handoff, "normalized": str(normalized.path), "verdicts": str(validated.path),
+        "failed_rows": validated.failed_rows, "expectations": str(expectations), "warnings": validated.warnings,
+        "docs": str(validated.docs) if validated.docs else None,
+    }
+
+
+def load_step(source: dict, handoff: dict, settings: Settings) -> LedgerEntry:
+    """Merge into the warehouse in one transaction (the only step that writes it); return the ledger entry."""
+    entry = _entry(source, handoff)
+    if handoff.get("warnings"):
+        entry.message = "warn: " + "; ".join(handoff["warnings"])
+    try:
+        with connect(settings.warehouse) as con:
+            if entry.extracted == 0:
+                entry.finished_at = _now()
+                write_ledger(con, entry)
+            else:
+                expectations = json.loads(Path(handoff["expectations"]).read_text(encoding="utf-8"))
+                load(con, entity(source["entity"]), entry, Path(handoff["landing"]), handoff["columns"],
+                     Path(handoff["normalized"]), Path(handoff["verdicts"]), expectations, handoff.get("state"))
+    except Exception as exc:
+        record_failure(source, handoff, settings, "load", exc)
+        raise
+    return entry
+
+
 def run_source(
     source: dict, interval: Interval, settings: Settings, run_id: str | None = None, full_refresh: bool = False
 ) -> LedgerEntry:
-    """Run one source for one interval; the ledger records success or failure. Raises on failure.
+    """Run one source for one interval in this process; the ledger records success or failure. Raises on failure.
     ``full_refresh``: an incremental source reads everything, not from its saved cursor."""
-    ent = entity(source["entity"])
-    now = dt.datetime.now(dt.timezone.utc)
-    entry = LedgerEntry(
-        run_id=run_id or new_run_id(source["id"], interval),
-        source=source["id"],
-        department=source["department"],
-        entity=ent.name,
-        interval_start=interval.start,
-        interval_end=interval.end,
-        started_at=now,
-        finished_at=now,
-    )
-    try:
-        landed = extract(source, interval, settings, full_refresh)
-        entry.extracted = landed.rows
-        if landed.rows == 0:
-            with connect(settings.warehouse) as con:
-                entry.finished_at = dt.datetime.now(dt.timezone.utc)
-                write_ledger(con, entry)
-            return entry
-        schema_drift(source, landed.columns, landed.saved)
-        normalized = normalize(source, landed, interval, settings)
-        validated = validate(source, normalized, interval, settings, run_id=entry.run_id)
-        stop_or_warn(entry, validated)
-        with connect(settings.warehouse) as con:
-            load(con, ent, entry, landed.path, landed.columns, normalized.path, validated.path, validated.expectations,
-                 landed.state)
-        return entry
-    except Exception as exc:
-        entry.status = "failed"
-        entry.message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        entry.loaded = entry.quarantined = entry.unchanged = 0
-        entry.finished_at = dt.datetime.now(dt.timezone.utc)
-        with connect(settings.warehouse) as con:
-            write_ledger(con, entry)
-        raise
+    handoff = extract_step(source, interval, settings, run_id, full_refresh)
+    handoff = transform_step(source, handoff, settings)
+    return load_step(source, handoff, settings)
 
 
 def rebuild_marts(settings: Settings) -> list[str]:
@@ -72,18 +140,3 @@ def rebuild_marts(settings: Settings) -> list[str]:
         built = build_marts(con)
         publish_snapshot(con, settings.snapshots)
         return built
-
-
-def run_airflow_task(source_id: str, data_interval_start, data_interval_end, timezone: str) -> dict:
-    """What an Airflow task runs: the source for the run's data interval, in the city's local days.
-
-    Returns the ledger entry (small: counts and ids) for XCom.
-    """
-    from unsilo.catalog import source
-
-    s = settings()
-    start = data_interval_start.in_timezone(timezone).date()
-    end = data_interval_end.in_timezone(timezone).date()
-    entry = run_source(source(source_id, s), Interval(start, end), s)
-    return entry.as_dict()
-

@@ -153,5 +153,5 @@ def compile_transform(
         + ",\n    ".join(select + checks)
         + ",\n    _source, _source_row, _extracted_at, _ordinal\n  FROM landing\n)\n"
         f"SELECT *,\n  row_number() OVER (PARTITION BY {pk} ORDER BY _ordinal) AS {DUP_RANK},\n"
-        f"  md5(to_json(struct_pack({hash_struct}))) AS _row_hash\nFROM mapped\nORDER BY _ordinal"
+        f"  md5(to_json(struct_pack({hash_struct}))) AS _row_hash\nFROM mapped"
     )

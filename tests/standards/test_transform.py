@@ -28,7 +28,7 @@ def run(source: dict, entity_name: str, raw: dict[str, list]) -> list[dict]:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     con.register("landing", landing)
-    cur = con.execute(sql)
+    cur = con.execute(f"SELECT * FROM ({sql}) ORDER BY _ordinal")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]
 

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -166,6 +167,14 @@ def test_429_and_503_are_retried_then_read(resources):
     assert len(server.requests) == 3 + 1
     assert table.num_rows == sum(r["resourceType"] == "Encounter" and r["meta"]["lastUpdated"] == INSIDE
                                  for r in resources)
+
+
+def test_retry_after_is_honoured_over_the_backoff(resources):
+    with FhirServer(resources, failures=[429]) as server:
+        began = time.monotonic()
+        table = read_table(rest(server.base, "Patient", backoff=30, max_backoff=60))
+    assert time.monotonic() - began < 10  # Retry-After: 0, not the 30 s backoff
+    assert len(server.requests) == 2 and table.num_rows > 0
 
 
 def test_a_server_that_always_fails_gives_source_error_naming_the_url(resources):

@@ -6,10 +6,11 @@ from connectors.base import Connector, SourceError
 from connectors.csv_drop import CsvDrop
 from connectors.fhir_bulk import FhirBulk
 from connectors.fhir_bundle import FhirBundle
+from connectors.fhir_rest import FhirRest
 from connectors.gtfs import Gtfs
 from connectors.sql_table import SqlTable
 
-KINDS: dict[str, type[Connector]] = {c.kind: c for c in (CsvDrop, FhirBulk, FhirBundle, Gtfs, SqlTable)}
+KINDS: dict[str, type[Connector]] = {c.kind: c for c in (CsvDrop, FhirBulk, FhirBundle, FhirRest, Gtfs, SqlTable)}
 
 
 def connector(source_id: str, kind: str, options: dict) -> Connector:
@@ -22,4 +23,6 @@ def connector(source_id: str, kind: str, options: dict) -> Connector:
     return cls(source_id=source_id, options=options)
 
 
-__all__ = ["CsvDrop", "FhirBulk", "FhirBundle", "Gtfs", "SqlTable", "Connector", "SourceError", "KINDS", "connector"]
+__all__ = [
+    "CsvDrop", "FhirBulk", "FhirBundle", "FhirRest", "Gtfs", "SqlTable", "Connector", "SourceError", "KINDS", "connector",
+]

@@ -59,7 +59,8 @@ def test_airflow_backfill_create_runs_three_nights_with_a_scheduler(tmp_path_fac
             # CronDataIntervalTimetable: a run's logical date is the start of its data interval (local midnight)
             first = f"{NIGHTS[0]}T00:00:00+08:00"
             last = f"{NIGHTS[-1]}T00:00:00+08:00"
-            airflow_cli(["backfill", "create", "--dag-id", "sync_transport", "--from-date", first, "--to-date", last], env)
+            airflow_cli(["backfill", "create", "--dag-id", "sync_transport", "--from-date", first, "--to-date", last],
+                        env)
             engine = sa.create_engine(url)
             deadline = time.monotonic() + TIMEOUT_SECONDS
             while True:

@@ -117,6 +117,7 @@ def test_two_celery_workers_run_the_four_departments_like_one_process(tmp_path_f
     assert runs == dict.fromkeys(DAGS, "success"), (runs, tis)
     ran = {name: len(RECEIVED.findall(log.read_text(encoding="utf-8", errors="replace")))
            for name, log in workers.items()}
+    print(f"tasks per worker: {ran}")
     assert all(ran.values()), f"each worker should have run tasks: {ran}"
     assert sum(ran.values()) == 3 * len(sources(cfg)), ran  # extract, normalize_validate, load per source
 

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +13,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+from tests.dags.airflow_cluster import airflow_cli, airflow_cluster, free_port, start, stop, wait_for_port
 from tests.night_fixture import generated_night
 from tests.services import server_database
 from unsilo.airflow_runner import airflow_env, prepare
@@ -33,34 +30,6 @@ NIGHTS = [dt.date(2026, 6, 1), dt.date(2026, 6, 2), dt.date(2026, 6, 3)]
 TIMEOUT_SECONDS = 300
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    """End the Airflow processes this test started, with their children (LocalExecutor workers, task runners)."""
-    for p in procs:
-        os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(30)
-
-
-def wait_for_port(port: int, deadline: float) -> None:
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            assert time.monotonic() < deadline, f"the Airflow API server did not listen on {port}"
-            time.sleep(0.5)
-
-
 def ridership_for(home: Path, day: dt.date) -> None:
     folder = home / "departments" / "transport" / "ridership"
     text = (folder / f"ridership_{NIGHTS[0]:%Y%m%d}.csv").read_text(encoding="utf-8")
@@ -73,39 +42,25 @@ def test_airflow_backfill_create_runs_three_nights_with_a_scheduler(tmp_path_fac
         ridership_for(night.home, day)
     with server_database("postgresql", "unsilo_airflow") as url:
         api = free_port()
-        monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", url)
-        monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
-                           url.replace("postgresql+psycopg://", "postgresql+psycopg_async://"))
-        monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
-        monkeypatch.setenv("AIRFLOW__CORE__PARALLELISM", "8")
-        monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "unsilo-test-jwt-secret")
-        monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://127.0.0.1:{api}/execution/")
-        monkeypatch.setenv("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", str(free_port()))
-        monkeypatch.setenv("AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC", "1")
+        airflow_cluster(monkeypatch, url, "LocalExecutor", api)
         monkeypatch.setenv("UNSILO_RETRIES", "0")  # the scheduler's own run of the latest night has no data
         cfg = settings()
         log = night.home / "airflow.log"
         prepare(cfg, log)
         env = airflow_env(cfg)
-        airflow = str(Path(sys.executable).with_name("airflow"))
         logs = night.home / "airflow"
         t0 = time.monotonic()
-        procs = [subprocess.Popen([airflow, "api-server", "--port", str(api)], env=env,
-                                  stdout=(logs / "api.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)]
+        procs = [start(["api-server", "--port", str(api)], env, logs / "api.log")]
         try:
             # the scheduler only starts a backfill's runs for an unpaused DAG (DAGs are paused at creation)
-            unpause = subprocess.run([airflow, "dags", "unpause", "sync_transport"], env=env, capture_output=True,
-                                     text=True, timeout=120)
-            assert unpause.returncode == 0, unpause.stderr[-2000:]
+            airflow_cli(["dags", "unpause", "sync_transport"], env)
             wait_for_port(api, t0 + 120)  # tasks report to the API server: it must be up before the scheduler
-            procs.append(subprocess.Popen([airflow, "scheduler"], env=env, stdout=(logs / "scheduler.log").open("w"),
-                                          stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(start(["scheduler"], env, logs / "scheduler.log"))
             # CronDataIntervalTimetable: a run's logical date is the start of its data interval (local midnight)
             first = f"{NIGHTS[0]}T00:00:00+08:00"
             last = f"{NIGHTS[-1]}T00:00:00+08:00"
-            out = subprocess.run([airflow, "backfill", "create", "--dag-id", "sync_transport", "--from-date", first,
-                                  "--to-date", last], env=env, capture_output=True, text=True, timeout=120)
-            assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+            airflow_cli(["backfill", "create", "--dag-id", "sync_transport", "--from-date", first, "--to-date", last],
+                        env)
             engine = sa.create_engine(url)
             deadline = time.monotonic() + TIMEOUT_SECONDS
             while True:

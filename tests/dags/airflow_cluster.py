@@ -1,0 +1,81 @@
+"""A real Airflow deployment for integration tests: PostgreSQL metadata, an API server, a scheduler, workers.
+
+Shared by the scheduler-driven tests (``test_airflow_backfill.py``, ``test_airflow_celery.py``): the settings every
+Airflow process needs, starting each process in its own process group, and ending all of them (with their task
+subprocesses) even when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+JWT_SECRET = "unsilo-test-jwt-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def airflow_cluster(monkeypatch: pytest.MonkeyPatch, url: str, executor: str, api_port: int) -> None:
+    """Point every Airflow process this test starts at the PostgreSQL database ``url`` and the API server."""
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", url)
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+                       url.replace("postgresql+psycopg://", "postgresql+psycopg_async://"))
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", executor)
+    monkeypatch.setenv("AIRFLOW__CORE__PARALLELISM", "8")
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", JWT_SECRET)
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://127.0.0.1:{api_port}/execution/")
+    monkeypatch.setenv("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", str(free_port()))
+    monkeypatch.setenv("AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC", "1")
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start ``airflow <args>`` in a process group of its own (so :func:`stop` also ends its children)."""
+    return subprocess.Popen([AIRFLOW, *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def airflow_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    out = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, f"airflow {' '.join(args)}: " + out.stdout[-2000:] + out.stderr[-2000:]
+    return out.stdout
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    """End the Airflow processes this test started, with their children (workers, task runners)."""
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # whatever of the group is left (a task runner that ignored SIGTERM)
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(30)
+
+
+def wait_for_port(port: int, deadline: float) -> None:
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"the Airflow API server did not listen on {port}"
+            time.sleep(0.5)

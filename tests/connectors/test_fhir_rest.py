@@ -61,8 +61,8 @@ class FhirServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+            def log_message(self, *args):  # keep the test output quiet
+                return None
 
             def do_GET(self):
                 server.requests.append(self.path)

@@ -7,6 +7,7 @@ subprocesses) even when a test fails.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,19 +56,13 @@ def airflow_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> s
 def stop(procs: list[subprocess.Popen]) -> None:
     """End the Airflow processes this test started, with their children (workers, task runners)."""
     for p in procs:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     for p in procs:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             p.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # whatever of the group is left (a task runner that ignored SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # whatever of the group is left (a runner ignoring SIGTERM)
             os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         p.wait(30)
 
 

@@ -62,7 +62,7 @@ WITH months AS (
 ), homes AS (
     SELECT h.month, h.community_code, count(*) AS households,
            count(s.household_key) AS subsidised_households,
-           sum(h.floor_area_m2) FILTER (WHERE h.members > 0) / sum(h.members) FILTER (WHERE h.floor_area_m2 IS NOT NULL
+           CAST(sum(CAST(h.floor_area_m2 AS DECIMAL(18, 2))) FILTER (WHERE h.members > 0) AS DOUBLE) / sum(h.members) FILTER (WHERE h.floor_area_m2 IS NOT NULL
                AND h.members > 0) AS floor_area_per_person_m2,
            count(*) FILTER (WHERE h.floor_area_m2 / h.members < 15) AS overcrowded_households
     FROM households h LEFT JOIN subsidised s ON s.month = h.month AND s.household_key = h.household_key

@@ -13,7 +13,7 @@ from standards.rejects import NOT_FHIR, NOT_JSON
 
 def fhir_check(resources: pa.Array, resource_type: str | None) -> pa.Array:
     """The ``_reject`` reason for each JSON text (null where it is a FHIR resource of ``resource_type``)."""
-    texts = pa.table({"r": resources})
+    texts = pa.table({"r": resources})  # noqa: F841 - read by DuckDB by name (FROM texts)
     wanted = "true" if not resource_type else "json_extract_string(r, '$.resourceType') = $type"
     sql = f"""SELECT CASE
         WHEN NOT coalesce(json_valid(r), false) THEN '{NOT_JSON}'

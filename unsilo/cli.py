@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import sys
-from pathlib import Path
 from typing import Optional
 
 import typer

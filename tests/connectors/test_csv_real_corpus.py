@@ -4,7 +4,6 @@ the rows read reconcile: rows read = rows passed on + rows rejected, each reject
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -74,3 +74,26 @@ def wait_for_port(port: int, deadline: float) -> None:
         except OSError:
             assert time.monotonic() < deadline, f"the Airflow API server did not listen on {port}"
             time.sleep(0.5)
+
+
+def wait_for_backfill_runs(url: str, expected: int, timeout: float) -> list[tuple[str, str, str]]:
+    """Poll the metadata DB until ``expected`` backfill runs have finished; return (dag_id, logical_date, state)
+    ordered by DAG and date. Fails with the runs and the unfinished task instances when time runs out."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as con:
+                runs = [tuple(map(str, r)) for r in con.execute(sa.text(
+                    "SELECT dag_id, logical_date, state FROM dag_run WHERE backfill_id IS NOT NULL "
+                    "ORDER BY dag_id, logical_date")).fetchall()]
+                if len(runs) == expected and all(state in ("success", "failed") for _, _, state in runs):
+                    return runs
+                tis = con.execute(sa.text(
+                    "SELECT dag_id, task_id, state FROM task_instance WHERE state <> 'success'")).fetchall()
+            assert time.monotonic() < deadline, f"backfill runs not finished in {timeout:.0f} s: {runs}; {tis}"
+            time.sleep(2)
+    finally:
+        engine.dispose()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import sqlalchemy as sa
 
-from tests.dags.airflow_cluster import airflow_cli, airflow_cluster, free_port, start, stop, wait_for_port
+from tests.dags.airflow_cluster import (
+    airflow_cli, airflow_cluster, free_port, start, stop, wait_for_backfill_runs, wait_for_port,
+)
 from tests.night_fixture import generated_night
 from tests.services import server_database
 from unsilo.airflow_runner import airflow_env, prepare
@@ -61,22 +62,11 @@ def test_airflow_backfill_create_runs_three_nights_with_a_scheduler(tmp_path_fac
             last = f"{NIGHTS[-1]}T00:00:00+08:00"
             airflow_cli(["backfill", "create", "--dag-id", "sync_transport", "--from-date", first, "--to-date", last],
                         env)
-            engine = sa.create_engine(url)
-            deadline = time.monotonic() + TIMEOUT_SECONDS
-            while True:
-                with engine.connect() as con:
-                    runs = con.execute(sa.text(
-                        "SELECT logical_date, state FROM dag_run WHERE dag_id = 'sync_transport' "
-                        "AND backfill_id IS NOT NULL ORDER BY logical_date")).fetchall()
-                if len(runs) == 3 and all(state in ("success", "failed") for _, state in runs):
-                    break
-                assert time.monotonic() < deadline, f"backfill runs not finished in {TIMEOUT_SECONDS} s: {runs}"
-                time.sleep(2)
-            engine.dispose()
+            runs = wait_for_backfill_runs(url, 3, TIMEOUT_SECONDS)
         finally:
             stop(procs)
     print(f"backfill of 3 nights: {time.monotonic() - t0:.0f} s from starting the API server")
-    assert [state for _, state in runs] == ["success"] * 3, runs
+    assert [state for _, _, state in runs] == ["success"] * 3, runs
     transport = {s["id"] for s in sources(cfg, "transport")}
     with duckdb.connect(str(night.warehouse), read_only=True) as con:
         ledger = con.execute(

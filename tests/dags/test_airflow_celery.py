@@ -4,7 +4,6 @@ ledger reconciles."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import subprocess
@@ -12,9 +11,10 @@ import time
 
 import duckdb
 import pytest
-import sqlalchemy as sa
 
-from tests.dags.airflow_cluster import airflow_cli, airflow_cluster, free_port, start, stop, wait_for_port
+from tests.dags.airflow_cluster import (
+    airflow_cli, airflow_cluster, free_port, start, stop, wait_for_backfill_runs, wait_for_port,
+)
 from tests.night_fixture import generated_night
 from tests.services import server_database, unavailable
 from unsilo.airflow_runner import airflow_env, prepare
@@ -97,24 +97,12 @@ def test_two_celery_workers_run_the_four_departments_like_one_process(tmp_path_f
             for dag_id in DAGS:
                 airflow_cli(["backfill", "create", "--dag-id", dag_id, "--from-date", night_start,
                              "--to-date", night_start], env)
-            engine = sa.create_engine(url)
-            deadline = time.monotonic() + TIMEOUT_SECONDS
-            while True:
-                with engine.connect() as con:
-                    runs = dict(con.execute(sa.text(
-                        "SELECT dag_id, state FROM dag_run WHERE backfill_id IS NOT NULL")).fetchall())
-                    tis = con.execute(sa.text(
-                        "SELECT dag_id, task_id, state FROM task_instance WHERE state <> 'success'")).fetchall()
-                if len(runs) == len(DAGS) and all(state in ("success", "failed") for state in runs.values()):
-                    break
-                assert time.monotonic() < deadline, f"runs not finished in {TIMEOUT_SECONDS} s: {runs}; {tis}"
-                time.sleep(2)
-            engine.dispose()
+            runs = {dag: state for dag, _, state in wait_for_backfill_runs(url, len(DAGS), TIMEOUT_SECONDS)}
         finally:
             stop(procs)
             redis_cli("FLUSHDB")
     print(f"four departments on two Celery workers: {time.monotonic() - t0:.0f} s from starting the API server")
-    assert runs == dict.fromkeys(DAGS, "success"), (runs, tis)
+    assert runs == dict.fromkeys(DAGS, "success"), runs
     ran = {name: len(RECEIVED.findall(log.read_text(encoding="utf-8", errors="replace")))
            for name, log in workers.items()}
     print(f"tasks per worker: {ran}")

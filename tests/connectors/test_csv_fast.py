@@ -85,3 +85,26 @@ def test_fast_path_steps_aside_for_what_it_cannot_number_exactly(tmp_path, monke
     exact, _ = read(path, False)
     assert fast.to_pylist() == exact.to_pylist()
     assert (results[0] is not None) == fast_taken
+
+
+@pytest.mark.parametrize(
+    "text, copied",
+    [
+        ("a,b\n1,2\n3,4\n".encode(), False),  # clean UTF-8: read as it is, no transcoded copy
+        ("名,值\n张三,2\n李四,4".encode(), False),
+        (b"a,b\n1,\xff2\n3,4\n", True),  # invalid UTF-8: Arrow refuses it, the transcoded copy has U+FFFD
+        (b"a,b\n1,\x002\n3,4\n", True),  # a NUL: transcoded to U+FFFD as on the exact path
+    ],
+)
+def test_utf8_is_read_without_a_copy_unless_it_needs_replacing(tmp_path, monkeypatch, text, copied):
+    import connectors.csv_fast as fast_module
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(text)
+    copies = []
+    real = fast_module._transcode
+    monkeypatch.setattr(fast_module, "_transcode", lambda *a: copies.append(1) or real(*a))
+    fast, _ = read(path, True, CsvLayout(encoding="utf-8"))
+    exact, _ = read(path, False, CsvLayout(encoding="utf-8"))
+    assert fast.to_pylist() == exact.to_pylist()
+    assert bool(copies) == copied

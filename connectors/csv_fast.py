@@ -45,12 +45,14 @@ class _Lines:
         if not text:
             return
         lit, previous = self.lit, self.previous
-        joined = previous[-1:] + text
-        self.blank = self.blank or lit("\n\n") in previous[-2:] + text or lit("\n\r\n") in previous[-2:] + text
-        self.lone_cr += joined.count(lit("\r")) - joined.count(lit("\r\n")) - (1 if previous.endswith(lit("\r")) else 0)
+        edge = previous + text[:2]  # patterns across the boundary with the previous piece (its last 2 characters)
+        self.blank = self.blank or any(lit(p) in t for p in ("\n\n", "\n\r\n") for t in (edge, text))
+        self.lone_cr += text.count(lit("\r")) - text.count(lit("\r\n"))
+        if previous.endswith(lit("\r")) and text.startswith(lit("\n")):
+            self.lone_cr -= 1  # a CRLF split between the pieces
         self.newlines += text.count(lit("\n"))
         self.ends_with_newline = text.endswith(lit("\n"))
-        self.previous = text
+        self.previous = edge[-2:] if len(text) < 2 else text[-2:]
 
     def result(self) -> tuple[int, bool]:
         """(lines, plain line breaks)."""

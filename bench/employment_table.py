@@ -4,11 +4,17 @@ The bench employment export's 15 columns (bench/employment_export.py) with the t
 gives them: dates as DATE (``ended_on`` NULL while the registration is open), the wage as DECIMAL(12,2) and a
 TIMESTAMP cursor ``updated_at`` spread from the registration day to the evening before the first benchmark night.
 ``change`` is the next day's work in the department: a fraction of registrations ended, their cursor moved.
+
+    python bench/employment_table.py load CONNINFO --rows 1000000 [--seed 1]
+    python bench/employment_table.py change CONNINFO --rows 1000000 [--changed 0.01 --seed 1]
 """
 
 from __future__ import annotations
 
+import argparse
 import io
+import sys
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -16,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from bench.employment_export import HEADER, export
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.employment_export import HEADER, export  # noqa: E402
 
 TABLE = "employment_register"
 KEY = "registration_no"
@@ -94,3 +101,22 @@ def change(conninfo: str, rows: int, fraction: float = 0.01, seed: int = 1) -> i
         )
         conn.execute(f"VACUUM ANALYZE {TABLE}")
     return len(keys)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["load", "change"])
+    p.add_argument("conninfo", help="libpq conninfo or postgresql:// URL of the database")
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--changed", type=float, default=0.01, help="change: this fraction of the rows")
+    args = p.parse_args()
+    if args.action == "load":
+        load(args.conninfo, args.rows, args.seed)
+        print(args.rows)
+    else:
+        print(change(args.conninfo, args.rows, args.changed, args.seed))
+
+
+if __name__ == "__main__":
+    main()

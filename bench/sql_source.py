@@ -34,18 +34,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
+import yaml
 from psycopg import sql
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench import employment_table  # noqa: E402
 from bench.night_vs_peers import KEY, NIGHT, PREV, PY, dlt_python, fresh, measure, print_table  # noqa: E402
 
 FLOOR = "(a) copy->duckdb (floor)"
 DLT = "(b) dlt sql_database merge"
 FULL = "(c) unsilo full night"
 INCR = "(d) unsilo incremental night"
+SOURCE = yaml.safe_load((BENCH / "sources" / "bench_employment_sql.yaml").read_text(encoding="utf-8"))["connector"]
 
 
 def conninfo(server: str, database: str) -> str:
@@ -80,11 +81,13 @@ def prepare(server: str, database: str, rows: int, work: Path) -> dict:
     """The table of the previous night, a warehouse holding that night, then the table one day later."""
     url = sqlalchemy_url(server, database)
     recreate(server, database)
-    employment_table.load(conninfo(server, database), rows)
+    # in a process of its own: a child's peak RSS starts from its parent's, so this process stays small
+    table = [PY, str(BENCH / "employment_table.py")]
+    measure(table + ["load", conninfo(server, database), "--rows", str(rows)])
     base = fresh(work / "base_home")
     base.mkdir(parents=True)
     _, _, out = unsilo_night(base, PREV, url, full_refresh=False)
-    changed = employment_table.change(conninfo(server, database), rows)
+    changed = int(measure(table + ["change", conninfo(server, database), "--rows", str(rows)])[2])
     print(f"  rows={rows:>10,} previous night: {out}; then {changed:,} registrations ended", flush=True)
     return {"url": url, "base": base, "changed": changed}
 
@@ -100,7 +103,7 @@ def run_size(rows: int, args: argparse.Namespace) -> list[dict]:
     work = args.work / f"rows_{rows}"
     work.mkdir(parents=True, exist_ok=True)
     prepared = prepare(args.server, args.database, rows, work)
-    table, key = employment_table.TABLE, employment_table.KEY
+    table, key = SOURCE["table"], SOURCE["key"]
     contenders = {
         FLOOR: lambda: measure([PY, str(BENCH / "contenders" / "pg_copy_duckdb.py"), conninfo(args.server, args.database),
                                 table, str(fresh(work / "a.duckdb")), "--via", args.floor_via]),

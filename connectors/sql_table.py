@@ -130,6 +130,7 @@ class SqlTable(Connector):
             ) from None
         finally:
             engine.dispose()
+            pa.default_memory_pool().release_unused()  # hand the batches' freed memory back before the next step
 
     def _fetched(self, conn: sa.Connection, table: str, where: str, bounds: dict, types: dict) -> Iterator[pa.Table]:
         """Any database: a server-side cursor, ``batch_rows`` rows at a time, each column through ``pa.array``."""

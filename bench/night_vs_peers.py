@@ -48,7 +48,7 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]
 
 
 # dlt and what its contenders import: pyarrow for the CSV file, SQLAlchemy and psycopg for bench/sql_source.py
-DLT_PACKAGES = [f"dlt[duckdb,sql_database]=={DLT_VERSION}", "pyarrow", "sqlalchemy", "psycopg[binary]"]
+DLT_PACKAGES = [f"dlt[duckdb]=={DLT_VERSION}", "pyarrow", "sqlalchemy", "psycopg[binary]"]
 
 
 def dlt_python() -> str:

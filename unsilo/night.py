@@ -120,7 +120,8 @@ def load_step(source: dict, handoff: dict, settings: Settings) -> LedgerEntry:
             else:
                 expectations = json.loads(Path(handoff["expectations"]).read_text(encoding="utf-8"))
                 load(con, entity(source["entity"]), entry, Path(handoff["landing"]), handoff["columns"],
-                     Path(handoff["normalized"]), Path(handoff["verdicts"]), expectations, handoff.get("state"))
+                     Path(handoff["normalized"]), Path(handoff["verdicts"]), expectations, handoff.get("state"),
+                     memory_limit=settings.duckdb_memory)
     except Exception as exc:
         record_failure(source, handoff, settings, "load", exc)
         raise

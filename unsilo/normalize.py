@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +35,7 @@ def normalize(source: dict, landed: Landed, interval: Interval, settings: Settin
         # rows are matched by _ordinal downstream, never by position: no need to keep the order, and memory stays
         # bounded (DuckDB spills to disk past the limit) instead of growing with the source
         con.execute("SET preserve_insertion_order = false")
-        con.execute(f"SET memory_limit = '{os.environ.get('UNSILO_DUCKDB_MEMORY', '1GB')}'")
+        con.execute(f"SET memory_limit = '{settings.duckdb_memory}'")
         con.execute(f"CREATE VIEW landing AS SELECT * FROM read_parquet('{landed.path}')")
         con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
         rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()[0]

@@ -20,6 +20,9 @@ class Settings:
     warehouse: Path
     sources_dir: Path
     timezone: str
+    # DuckDB's memory limit for a night's own work (normalize, validation, load): past it DuckDB spills to disk
+    # and evicts cached blocks, so a night's peak memory stays flat as sources grow (UNSILO_DUCKDB_MEMORY)
+    duckdb_memory: str = "1GB"
 
     @property
     def landing(self) -> Path:
@@ -64,4 +67,5 @@ def settings() -> Settings:
         warehouse=Path(os.environ.get("UNSILO_WAREHOUSE", home / "warehouse" / "unsilo.duckdb")).resolve(),
         sources_dir=Path(os.environ.get("UNSILO_SOURCES", REPO / "sources")).resolve(),
         timezone=os.environ.get("UNSILO_TIMEZONE", "Asia/Shanghai"),
+        duckdb_memory=os.environ.get("UNSILO_DUCKDB_MEMORY", "1GB"),
     )

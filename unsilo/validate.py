@@ -76,7 +76,8 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
 
         docs = data_docs_path(settings, run_id).parent if run_id else None
         verdict = validate_in_duckdb(ent, normalized.path, normalized.path.parent, policy=inputs.policy,
-                                     batch_rules=batch, view_sql=inputs.view_sql, docs_dir=docs)
+                                     batch_rules=batch, view_sql=inputs.view_sql, docs_dir=docs,
+                                     memory_limit=settings.duckdb_memory)
     ordinals = sorted(verdict.failures)
     rules = [sorted({r for r, _ in verdict.failures[o]}) for o in ordinals]
     checks = [sorted({f"{r}:{f}" if f else r for r, f in verdict.failures[o]}) for o in ordinals]

@@ -70,9 +70,27 @@ def load(
     verdicts: Path,
     expectations: list[dict],
     state: dict | None = None,
+    memory_limit: str | None = None,
 ) -> LedgerEntry:
     """Merge, quarantine, ledger and the source's incremental ``state`` in one transaction; on any error nothing
-    is changed (so a cursor never moves past rows that were not loaded)."""
+    is changed (so a cursor never moves past rows that were not loaded).
+
+    ``memory_limit``: DuckDB's limit while loading, so that joins against a large table spill and cached blocks
+    are evicted rather than memory growing with the warehouse. An UPDATE of most of a large table keeps its undo
+    data in memory, which cannot spill: if the limit is hit, the transaction is rolled back and run once more
+    without it.
+    """
+    args = (con, entity, entry, landing, raw_columns, normalized, verdicts, expectations, state)
+    if memory_limit:
+        con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+        try:
+            return _load(*args)
+        except duckdb.OutOfMemoryException:
+            con.execute("RESET memory_limit")
+    return _load(*args)
+
+
+def _load(con, entity, entry, landing, raw_columns, normalized, verdicts, expectations, state) -> LedgerEntry:
     fields = [f.name for f in entity.fields]
     cols = ", ".join(quote_ident(f) for f in fields)
     pk = [quote_ident(k) for k in entity.primary_key]

@@ -92,3 +92,34 @@ def test_an_error_rolls_the_whole_load_back(tmp_path):
     assert con.execute("SELECT route_id, route_name FROM std.transit_route").fetchall() == [("1", "A")]
     assert con.execute("SELECT count(*) FROM meta.quarantine").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM meta.ledger").fetchone()[0] == 1
+
+
+def test_a_load_that_outgrows_its_memory_limit_is_rolled_back_and_run_again_without_it(tmp_path, monkeypatch):
+    import warehouse.load as module
+
+    con = connect(tmp_path / "w.duckdb")
+    do_load(con, tmp_path, "r1", [("1", "A", "3"), ("2", "B", "3")], {})
+    real, calls = module._load, []
+
+    def first_runs_out_of_memory(con, *args):
+        calls.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        if len(calls) == 1:
+            con.execute("BEGIN TRANSACTION")
+            con.execute("DELETE FROM std.transit_route")  # half-done work the rollback must undo
+            con.execute("ROLLBACK")
+            raise duckdb.OutOfMemoryException("could not allocate block")
+        return real(con, *args)
+
+    monkeypatch.setattr(module, "_load", first_runs_out_of_memory)
+    paths, cols = files(tmp_path, [("1", "A", "3"), ("2", "B2", "3"), ("3", "C", "3")], {})
+    e = entry("r2")
+    e.extracted = 3
+    done = load(con, ROUTE, e, paths["landing"], cols, paths["normalized"], paths["verdicts"], [],
+                memory_limit="300MB")
+    assert (done.loaded, done.unchanged) == (2, 1)
+    probe = duckdb.connect()
+    probe.execute("SET memory_limit = '300MB'")
+    assert calls[0] == probe.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # in force at first
+    assert calls[1] != calls[0]  # and lifted for the second
+    assert dict(con.execute("SELECT route_id, route_name FROM std.transit_route").fetchall()) == {
+        "1": "A", "2": "B2", "3": "C"}

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,8 +53,8 @@ def days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
 def with_source_rows(table: pa.Table | pa.RecordBatch, prefix: str, first_line: int) -> pa.Table:
     """Add ``_source_row`` = ``<prefix>:<line>`` numbering rows from ``first_line``, vectorized."""
     n = table.num_rows
-    lines = pc.cast(pa.array(range(first_line, first_line + n), pa.int64()), pa.string())
-    rows = pc.binary_join_element_wise(pa.array([prefix] * n, pa.string()), lines, ":")
+    lines = pc.cast(pa.array(np.arange(first_line, first_line + n, dtype=np.int64)), pa.string())
+    rows = pc.binary_join_element_wise(pa.scalar(prefix, pa.string()), lines, ":")
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     return table.append_column(SOURCE_ROW, rows)

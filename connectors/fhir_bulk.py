@@ -2,7 +2,9 @@
 
 Each record is the resource's JSON text as received; the standard's mapping picks fields out of it with DuckDB's
 JSON functions, so no Python parses resources one by one. A line that is not JSON, or not a resource of the
-declared ``resource_type``, is passed on rejected (``not-json``/``not-fhir``) with its line number.
+declared ``resource_type``, is passed on rejected (``not-json``/``not-fhir``) with its line number. Lines are split
+from large byte blocks by :func:`connectors.ndjson_lines.ndjson_lines` (the lines Python's text mode would give,
+undecodable bytes replaced), never read one by one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pyarrow as pa
 
 from connectors.base import Connector, SourceError, days, with_source_rows
 from connectors.fhir_check import fhir_check
+from connectors.ndjson_lines import ndjson_lines
 from standards.rejects import REJECT
 
 
@@ -36,17 +39,10 @@ class FhirBulk(Connector):
 
     def read(self, start: dt.date, end: dt.date) -> Iterator[pa.Table]:
         for path in self.files(start, end):
-            with path.open(encoding="utf-8", errors="replace") as f:
-                batch: list[str] = []
-                first = 1
-                for i, line in enumerate(f, start=1):
-                    batch.append(line.rstrip("\r\n"))
-                    if len(batch) >= self.batch_rows:
-                        yield with_source_rows(self._table(batch), path.name, first)
-                        batch, first = [], i + 1
-                if batch:
-                    yield with_source_rows(self._table(batch), path.name, first)
+            first = 1
+            for lines in ndjson_lines(path, self.batch_rows):
+                yield with_source_rows(self._table(lines), path.name, first)
+                first += len(lines)
 
-    def _table(self, lines: list[str]) -> pa.Table:
-        resources = pa.array(lines, pa.string())
+    def _table(self, resources: pa.StringArray) -> pa.Table:
         return pa.table({"resource": resources, REJECT: fhir_check(resources, self.options.get("resource_type"))})

@@ -54,7 +54,7 @@ def with_source_rows(table: pa.Table | pa.RecordBatch, prefix: str, first_line: 
     """Add ``_source_row`` = ``<prefix>:<line>`` numbering rows from ``first_line``, vectorized."""
     n = table.num_rows
     lines = pc.cast(pa.array(np.arange(first_line, first_line + n, dtype=np.int64)), pa.string())
-    rows = pc.binary_join_element_wise(pa.scalar(prefix, pa.string()), lines, ":")
+    rows = pc.binary_join_element_wise(pa.repeat(pa.scalar(prefix, pa.string()), n), lines, ":")
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
     return table.append_column(SOURCE_ROW, rows)

@@ -12,14 +12,13 @@ Import this module only where rows are validated: it imports great_expectations 
 
 from __future__ import annotations
 
-import os
 from typing import Literal, Type
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+import sqlalchemy as sa
 
-import sqlalchemy as sa  # noqa: E402
-from great_expectations.datasource.fluent.sql_datasource import SQLDatasource  # noqa: E402
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noqa: E402
+import quality.gx_import  # noqa: F401 - GX itself first, imported the one way
+from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
 DATASOURCE_TYPE = "unsilo_duckdb"
 

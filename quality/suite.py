@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import great_expectations as gx
 import great_expectations.expectations as gxe
+
+from quality.gx_import import gx
 
 from standards.entity import Entity
 from standards.quality_policy import Policy

@@ -8,19 +8,15 @@ result that reports more unexpected rows than it returns ids for fails the run r
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-import great_expectations as gx  # noqa: E402
-
-from quality.suite import expectation_suite  # noqa: E402
-from standards.entity import Entity  # noqa: E402
+from quality.gx_import import gx
+from quality.suite import expectation_suite
+from standards.entity import Entity
 
 RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
 

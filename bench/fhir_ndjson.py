@@ -11,8 +11,9 @@ Contenders, each a separate process (whole-process wall time and peak RSS), run 
   (a) duckdb read_json     CREATE TABLE AS SELECT * FROM read_json(...): every resource parsed into typed nested
                            columns - the floor
   (a2) duckdb ndjson_obj   the same with read_ndjson_objects (each line's JSON text as one value), for reference
-  (b) dlt merge            pyarrow's NDJSON reader + dlt merge on the resource id (no mapping, no validation), dlt's
-                           fastest path (json-parsed dicts through dlt's normalizer took 37x longer and 12 GB at 100k);
+  (b) dlt merge            pyarrow's NDJSON reader + dlt merge on the resource id into an empty DuckDB file (no
+                           mapping, no validation, no previous night): dlt's fastest path (json-parsed dicts through
+                           dlt's normalizer, nested lists as child tables, took 37x longer and 12 GB at 100k records);
                            dlt lives in its own venv, bench/.venv-dlt, created on first use
   (c) unsilo full night    extract (fhir_bulk), normalize to the standard, GX validation with the whole suite,
                            quarantine, SCD2 merge into a warehouse that already holds the previous night
@@ -50,7 +51,8 @@ def records(path: Path) -> int:
 
 
 def prepare(work: Path, rows: int) -> dict[str, Path]:
-    """The three exports and a warehouse that holds the previous night."""
+    """The three exports (generated once per size: they are deterministic) and a warehouse that holds the previous
+    night."""
     work.mkdir(parents=True, exist_ok=True)
     gen = str(BENCH / "patient_export.py")
     files = {kind: work / kind / "Patient.ndjson" for kind in ("prev", "full", "incr")}
@@ -59,12 +61,13 @@ def prepare(work: Path, rows: int) -> dict[str, Path]:
         subprocess.run([PY, gen, str(files["full"]), "--rows", str(rows), "--changed", "0.01"], check=True)
         subprocess.run([PY, gen, str(files["incr"]), "--rows", str(rows), "--changed", "0.01", "--only-changed"],
                        check=True)
+    # the previous night is loaded afresh on every run: a warehouse left by other code (another row hash, say)
+    # would make every patient look changed
     base = work / "base_home"
-    if not (base / "warehouse" / "unsilo.duckdb").exists():
-        shutil.rmtree(base, ignore_errors=True)
-        bulk_file(base, PREV).parent.mkdir(parents=True)
-        os.symlink(files["prev"], bulk_file(base, PREV))
-        measure([PY, str(BENCH / "contenders" / "unsilo_night.py"), str(base), PREV, str(SOURCE)], unsilo_env(base))
+    shutil.rmtree(base, ignore_errors=True)
+    bulk_file(base, PREV).parent.mkdir(parents=True)
+    os.symlink(files["prev"], bulk_file(base, PREV))
+    measure([PY, str(BENCH / "contenders" / "unsilo_night.py"), str(base), PREV, str(SOURCE)], unsilo_env(base))
     files["base"] = base
     return files
 

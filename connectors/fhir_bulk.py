@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from connectors.base import Connector, SourceError, days, with_source_rows
@@ -38,11 +39,14 @@ class FhirBulk(Connector):
         return paths
 
     def read(self, start: dt.date, end: dt.date) -> Iterator[pa.Table]:
-        for path in self.files(start, end):
-            first = 1
-            for lines in ndjson_lines(path, self.batch_rows):
-                yield with_source_rows(self._table(lines), path.name, first)
-                first += len(lines)
+        paths = self.files(start, end)
+        with duckdb.connect() as con:  # one DuckDB for the JSON checks of every batch
+            for path in paths:
+                first = 1
+                for lines in ndjson_lines(path, self.batch_rows):
+                    yield with_source_rows(self._table(lines, con), path.name, first)
+                    first += len(lines)
 
-    def _table(self, resources: pa.StringArray) -> pa.Table:
-        return pa.table({"resource": resources, REJECT: fhir_check(resources, self.options.get("resource_type"))})
+    def _table(self, resources: pa.ChunkedArray, con: duckdb.DuckDBPyConnection) -> pa.Table:
+        rejects = fhir_check(resources, self.options.get("resource_type"), con)
+        return pa.table({"resource": resources, REJECT: rejects})

@@ -34,6 +34,12 @@ STRATEGIES = {
         "UPDATE t SET a = s.a, b = s.b, h = s.h FROM s WHERE t.k = s.k AND t.h <> s.h",
         "INSERT INTO t SELECT s.k, s.a, s.b, s.h FROM s ANTI JOIN t ON t.k = s.k",
     ],
+    "DELETE changed + INSERT changed and new (upsert)": [
+        """CREATE TEMP TABLE changed AS SELECT s.* FROM s
+        WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.k = s.k AND t.h = s.h)""",
+        "DELETE FROM t WHERE k IN (SELECT k FROM changed)",
+        "INSERT INTO t SELECT k, a, b, h FROM changed",
+    ],
     "merge_history (scd2: plan, UPDATE … FROM, INSERT)": ["history"],
 }
 

@@ -16,13 +16,10 @@ def valid_sql(expr: str) -> str:
 
     NULL input gives NULL (a missing ID is the ``required-missing`` rule's business, not this one's).
     """
-    # the 17 digits as one BIGINT, each digit taken out by integer arithmetic: ~0.6 CPU-s less per million rows than
-    # 17 substr + CAST pairs (the check runs only where the pattern already matched, so the cast cannot fail)
-    number = f"CAST(substr({expr}, 1, 17) AS BIGINT)"
-    total = " + ".join(f"(({number} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(WEIGHTS))
+    total = " + ".join(f"CAST(substr({expr}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(WEIGHTS))
     return (
         f"CASE WHEN {expr} IS NULL THEN NULL "
         f"WHEN NOT regexp_full_match({expr}, '[0-9]{{17}}[0-9X]') THEN false "
         f"WHEN try_strptime(substr({expr}, 7, 8), '%Y%m%d') IS NULL THEN false "
-        f"ELSE substr('{CHECK_CHARS}', CAST(({total}) % 11 AS INTEGER) + 1, 1) = substr({expr}, 18, 1) END"
+        f"ELSE substr('{CHECK_CHARS}', (({total}) % 11) + 1, 1) = substr({expr}, 18, 1) END"
     )

@@ -95,6 +95,7 @@ def compile_transform(
     select: list[str] = []
     checks: list[str] = []
     key_exprs: dict[str, str] = {}  # per field, an expression over landing that is equal where the field is equal
+    prepared: list[str] = []  # IDs cleaned once before the rest of the mapping refers to them
     end_literal = quote_literal(interval_end.isoformat())
     for f in entity.fields:
         spec = mapping.get(f.name)
@@ -111,10 +112,15 @@ def compile_transform(
             checks.append(f"({text} IS NOT NULL) AS {ok_column('present', f.name)}")
         if "pseudonymize" in spec:
             if f.id_scheme == "gb11643":
-                text = gb11643.normalized_sql(text)
+                # the check refers to the cleaned ID ~20 times, inside CASE branches, where DuckDB evaluates a
+                # repeated expression each time: clean it once, one level down (~9% of the whole query)
+                clean = quote_ident(f"__unsilo_id_{f.name}")
+                key_exprs[f.name] = gb11643.normalized_sql(text)
+                prepared.append(f"{key_exprs[f.name]} AS {clean}")
+                text = clean
                 checks.append(f"coalesce({gb11643.valid_sql(text)}, true) AS {ok_column('id', f.name)}")
             value = hmac_sql(key, spec["pseudonymize"], text)
-            key_exprs[f.name] = text  # the HMAC is one-to-one: partition by its input, not by a second HMAC
+            key_exprs.setdefault(f.name, text)  # the HMAC is one-to-one: partition by its input, not a second HMAC
         elif f.type == "date":
             formats = spec.get("formats", list(DEFAULT_DATE_FORMATS))
             fmt_list = "[" + ", ".join(quote_literal(x) for x in formats) + "]"
@@ -150,24 +156,16 @@ def compile_transform(
 
     fields = [f.name for f in entity.fields]
     pk = ", ".join(key_exprs.get(k, "NULL") for k in entity.primary_key)
+    hash_struct = ", ".join(f"{quote_ident(n)} := {quote_ident(n)}" for n in fields)
     return (
-        "WITH mapped AS (\n  SELECT\n    "
+        f"WITH landing_ids AS (\n  SELECT *{''.join(', ' + p for p in prepared)}\n  FROM landing\n),\n"
+        "mapped AS (\n  SELECT\n    "
         + ",\n    ".join(select + checks)
-        + ",\n    _source, _source_row, _extracted_at, _ordinal\n  FROM landing\n),\n"
-        # duplicate keys: a window over (key, _ordinal) alone, keeping only the repeats, joined back by _ordinal; a
-        # window over the whole mapped row costs ~2x more (it carries every column through the sort)
+        + ",\n    _source, _source_row, _extracted_at, _ordinal\n  FROM landing_ids\n),\n"
+        # duplicate keys: a window over (key, _ordinal) alone, keeping only the repeats, joined back by _ordinal;
+        # a window over the whole mapped row carries every column through its sort (~6% of the query)
         f"repeats AS (\n  SELECT _ordinal, row_number() OVER (PARTITION BY {pk} ORDER BY _ordinal) AS {DUP_RANK}\n"
-        f"  FROM landing QUALIFY {DUP_RANK} > 1\n)\n"
+        f"  FROM landing QUALIFY {DUP_RANK} > 1\n)\n"  # landing, not landing_ids: a CTE read twice is materialized
         f"SELECT mapped.*,\n  coalesce(repeats.{DUP_RANK}, 1) AS {DUP_RANK},\n"
-        f"  {row_hash_sql(fields)} AS _row_hash\nFROM mapped LEFT JOIN repeats USING (_ordinal)"
+        f"  md5(to_json(struct_pack({hash_struct}))) AS _row_hash\nFROM mapped LEFT JOIN repeats USING (_ordinal)"
     )
-
-
-def row_hash_sql(fields: list[str]) -> str:
-    """md5 over the fields, each written as ``<length>:<text>`` (NULL as ``-``): unambiguous, and ~0.6 CPU-s per
-    million rows cheaper than md5 of ``to_json(struct_pack(...))``."""
-    parts = []
-    for name in fields:
-        text = f"CAST({quote_ident(name)} AS VARCHAR)"
-        parts.append(f"coalesce(CAST(length({text}) AS VARCHAR) || ':' || {text}, '-')")
-    return f"md5({' || '.join(parts)})"

@@ -20,7 +20,7 @@ from unsilo.normalize import normalize
 from unsilo.schema_drift import schema_drift
 from unsilo.settings import Settings
 from unsilo.severity import stop_or_warn
-from unsilo.validate import validate
+from unsilo.validate import import_validator_in_background, validate
 from warehouse.load import LedgerEntry, load, write_ledger
 from warehouse.marts import build_marts
 from warehouse.publish_snapshot import publish_snapshot
@@ -87,6 +87,9 @@ def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
     if handoff["extracted"] == 0:
         return dict(handoff)
     interval = _interval(handoff)
+    # overlaps normalize, which runs in DuckDB with the GIL released and imports nothing meanwhile (so the two
+    # threads never wait on each other's module locks)
+    import_validator_in_background()
     try:
         landed = Landed(path=Path(handoff["landing"]), rows=handoff["extracted"], columns=handoff["columns"])
         normalized = normalize(source, landed, interval, settings)

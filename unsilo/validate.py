@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,27 @@ def data_docs_path(settings: Settings, run_id: str) -> Path:
     return settings.home / "quality" / run_id / "index.html"
 
 
+def import_validator_in_background() -> threading.Thread:
+    """Start importing Great Expectations (~2-4 s of Python) in a thread while the caller normalizes, which spends
+    its time in DuckDB with the GIL released. ``validate`` waits for the thread, then imports (at once, or raising
+    the import's error in the caller's step)."""
+
+    def load() -> None:
+        try:
+            import quality.validate_in_duckdb  # noqa: F401
+        except Exception:  # noqa: BLE001 - validate() imports it again and raises there, in the caller's step
+            pass
+
+    global _importing
+    if _importing is None:
+        _importing = threading.Thread(target=load, name="unsilo-import-gx", daemon=True)
+        _importing.start()
+    return _importing
+
+
+_importing: threading.Thread | None = None
+
+
 def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings,
              run_id: str | None = None) -> Validated:
     """Validate in DuckDB (default) or, with ``UNSILO_VALIDATE_ENGINE=pandas``, over pandas batches."""
@@ -48,6 +70,8 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
     if os.environ.get("UNSILO_VALIDATE_ENGINE", "duckdb") == "pandas":
         verdict = validate_with_pandas(ent, normalized.path, inputs.policy, batch, inputs.view_sql)
     else:
+        if _importing is not None:
+            _importing.join()
         from quality.validate_in_duckdb import validate_in_duckdb  # heavy import: only where rows are validated
 
         docs = data_docs_path(settings, run_id).parent if run_id else None

@@ -85,3 +85,43 @@ def test_fast_path_steps_aside_for_what_it_cannot_number_exactly(tmp_path, monke
     exact, _ = read(path, False)
     assert fast.to_pylist() == exact.to_pylist()
     assert (results[0] is not None) == fast_taken
+
+
+@pytest.mark.parametrize(
+    "text, copied",
+    [
+        ("a,b\n1,2\n3,4\n".encode(), False),  # clean UTF-8: read as it is, no transcoded copy
+        ("名,值\n张三,2\n李四,4".encode(), False),
+        (b"a,b\n1,\xff2\n3,4\n", True),  # invalid UTF-8: Arrow refuses it, the transcoded copy has U+FFFD
+        (b"a,b\n1,\x002\n3,4\n", True),  # a NUL: transcoded to U+FFFD as on the exact path
+    ],
+)
+def test_utf8_is_read_without_a_copy_unless_it_needs_replacing(tmp_path, monkeypatch, text, copied):
+    import connectors.csv_fast as fast_module
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(text)
+    copies = []
+    real = fast_module._transcode
+    monkeypatch.setattr(fast_module, "_transcode", lambda *a: copies.append(1) or real(*a))
+    fast, _ = read(path, True, CsvLayout(encoding="utf-8"))
+    exact, _ = read(path, False, CsvLayout(encoding="utf-8"))
+    assert fast.to_pylist() == exact.to_pylist()
+    assert bool(copies) == copied
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 5])
+@pytest.mark.parametrize("text", ["a\r\nb\r\n", "a\n\nb\n", "a\n\r\nb", "a\rb\n", "a\nb\r", "ab", "a\r\n\r\n"])
+def test_line_count_is_the_same_however_the_text_is_cut(text, piece):
+    from connectors.csv_fast import _Lines
+
+    whole, pieces, as_bytes = _Lines(""), _Lines(""), _Lines(b"")
+    whole.feed(text)
+    for i in range(0, len(text), piece):
+        pieces.feed(text[i:i + piece])
+        as_bytes.feed(text[i:i + piece].encode())
+    assert whole.result() == pieces.result() == as_bytes.result()
+    lines, plain = whole.result()
+    if plain:  # with a lone CR or a blank line the count is not used: the exact path reads the file
+        assert lines == len(text.splitlines())
+    assert plain == ("\r" not in text.replace("\r\n", "").removesuffix("\r") and "\n\n" not in text and "\n\r\n" not in text)

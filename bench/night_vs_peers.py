@@ -47,12 +47,18 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]
     return wall, usage.ru_maxrss / 1024, out.strip()
 
 
+# dlt and what its contenders import: pyarrow for the CSV file, SQLAlchemy and psycopg for bench/sql_source.py
+DLT_PACKAGES = [f"dlt[duckdb]=={DLT_VERSION}", "pyarrow", "sqlalchemy", "psycopg[binary]"]
+
+
 def dlt_python() -> str:
     py = DLT_VENV / "bin" / "python"
     if not py.exists():
         print(f"creating {DLT_VENV} with dlt {DLT_VERSION} (first use only)", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(DLT_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", f"dlt[duckdb]=={DLT_VERSION}", "pyarrow"], check=True)
+    if subprocess.run([str(py), "-c", "import dlt, pyarrow, sqlalchemy, psycopg"], capture_output=True).returncode:
+        print(f"installing {', '.join(DLT_PACKAGES)} into {DLT_VENV}", flush=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *DLT_PACKAGES], check=True)
     return str(py)
 
 

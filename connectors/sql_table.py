@@ -1,7 +1,9 @@
 """A table in a department's relational database (SQLite, PostgreSQL, MariaDB) over SQLAlchemy 2.
 
 Rows whose cursor column falls in the interval are streamed with a server-side cursor (``stream_results``) in
-batches, so memory is bounded by the batch size, not the table size.
+batches, so memory is bounded by the batch size, not the table size. On PostgreSQL (psycopg) the rows come as
+``COPY ... TO STDOUT`` CSV that Arrow parses a batch at a time instead (connectors/postgres_copy.py; option
+``copy: false`` turns it off): the same text, several times faster than building a Python object per value.
 
 With ``incremental: true`` the interval does not bound the query: the rows read are those whose cursor is at or
 after the last cursor value a load committed (``_state``, kept in ``meta.source_state``) minus ``lookback``
@@ -16,11 +18,13 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
+from connectors import postgres_copy
 from connectors.base import Connector, SourceError, as_strings
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -52,22 +56,20 @@ class SqlTable(Connector):
 
     state: dict | None = None
 
-    def _incremental(self, table: str, key: str, cursor: str):
-        """The query and bounds of an incremental read from the saved state."""
+    def _incremental(self, key: str, cursor: str) -> tuple[str, dict, dict]:
+        """The WHERE and ORDER BY of an incremental read from the saved state, its bounds and their types."""
         saved = None if self.options.get("_full_refresh") else self.options.get("_state")
         self.state = saved
         if not saved:
-            return sa.text(f"SELECT * FROM {table} ORDER BY {key}"), {}
+            return f"ORDER BY {key}", {}, {}
         lookback = float(self.options.get("lookback", 3600))
         if saved["type"] == "datetime":
-            since = dt.datetime.fromisoformat(saved["cursor"]) - dt.timedelta(seconds=lookback)
-            param = sa.bindparam("since", type_=BOUND)
+            since, types = dt.datetime.fromisoformat(saved["cursor"]) - dt.timedelta(seconds=lookback), {"since": BOUND}
         elif saved["type"] == "number":
-            since, param = float(saved["cursor"]) - lookback, sa.bindparam("since")
+            since, types = float(saved["cursor"]) - lookback, {}
         else:
-            since, param = saved["cursor"], sa.bindparam("since")
-        query = sa.text(f"SELECT * FROM {table} WHERE {cursor} >= :since ORDER BY {key}").bindparams(param)
-        return query, {"since": since}
+            since, types = saved["cursor"], {}
+        return f"WHERE {cursor} >= :since ORDER BY {key}", {"since": since}, types
 
     def _advance(self, values: pa.Array) -> None:
         """Keep the largest cursor value read (compared as the database's type, stored as text)."""
@@ -93,12 +95,11 @@ class SqlTable(Connector):
         key = _ident(self.source_id, "key", self.option("key"))
         cursor = _ident(self.source_id, "cursor", self.option("cursor"))
         incremental = bool(self.options.get("incremental"))
-        query = sa.text(f"SELECT * FROM {table} WHERE {cursor} >= :start AND {cursor} < :end ORDER BY {key}").bindparams(
-            sa.bindparam("start", type_=BOUND), sa.bindparam("end", type_=BOUND)
-        )
+        where = f"WHERE {cursor} >= :start AND {cursor} < :end ORDER BY {key}"
         bounds = {"start": dt.datetime.combine(start, dt.time()), "end": dt.datetime.combine(end, dt.time())}
+        types = {"start": BOUND, "end": BOUND}
         if incremental:
-            query, bounds = self._incremental(table, key, cursor)
+            where, bounds, types = self._incremental(key, cursor)
         url = self.option("url")
         try:
             engine = sa.create_engine(url)
@@ -106,21 +107,37 @@ class SqlTable(Connector):
             raise SourceError(f"source {self.source_id}: cannot use database URL: {exc}") from None
         try:
             with engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, yield_per=self.batch_rows).execute(query, bounds)
-                names = list(result.keys())
-                for rows in result.partitions(self.batch_rows):
-                    cols = list(zip(*rows))
-                    raw = pa.table({n: pa.array(c) for n, c in zip(names, cols)})
+                batches = None
+                if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg" and self.options.get(
+                        "copy", True):
+                    batches = postgres_copy.copy_batches(conn.connection.driver_connection, table, where, bounds,
+                                                         self.batch_rows)
+                if batches is None:
+                    batches = self._fetched(conn, table, where, bounds, types)
+                for raw in batches:
                     if incremental:
                         self._advance(raw.column(cursor).combine_chunks())
                     batch = as_strings(raw)
-                    ids = pc.binary_join_element_wise(
-                        pa.array([table] * batch.num_rows, pa.string()), batch.column(key), ":"
-                    )
+                    ids = pc.binary_join_element_wise(pa.scalar(table), batch.column(key), ":")
                     yield batch.append_column("_source_row", ids)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
             raise SourceError(
                 f"source {self.source_id}: reading table {table!r} failed: {str(exc).splitlines()[0]}"
             ) from None
+        except pa.ArrowInvalid as exc:
+            raise SourceError(
+                f"source {self.source_id}: table {table!r} holds a value that cannot be read: {exc}"
+            ) from None
         finally:
             engine.dispose()
+            pa.default_memory_pool().release_unused()  # hand the batches' freed memory back before the next step
+
+    def _fetched(self, conn: sa.Connection, table: str, where: str, bounds: dict, types: dict) -> Iterator[pa.Table]:
+        """Any database: a server-side cursor, ``batch_rows`` rows at a time, each column through ``pa.array``."""
+        query = sa.text(f"SELECT * FROM {table} {where}").bindparams(
+            *(sa.bindparam(name, type_=type_) for name, type_ in types.items())
+        )
+        result = conn.execution_options(stream_results=True, yield_per=self.batch_rows).execute(query, bounds)
+        names = list(result.keys())
+        for rows in result.partitions(self.batch_rows):
+            yield pa.table({n: pa.array(c) for n, c in zip(names, zip(*rows))})

@@ -210,3 +210,18 @@ def test_short_row_after_many_batches_keeps_every_row_once(tmp_path):
 def test_delimiter_option(tmp_path):
     table = read_table(drop(tmp_path, "semi.csv", "编号;名称\n1;西湖\n".encode("gb18030"), delimiter=";", encoding="gb18030"))
     assert table.to_pylist() == [row({"编号": "1", "名称": "西湖"}, "semi.csv:2")]
+
+
+def test_connector_modules_are_imported_only_for_their_kind():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from connectors import connector; "
+        "c = connector('s', 'csv_drop', {'folder': '.', 'pattern': 'x'}); "
+        "print(type(c).__name__, 'connectors.sql_table' in sys.modules, 'sqlalchemy' in sys.modules, "
+        "'httpx' in sys.modules); from connectors import SqlTable; print(SqlTable.kind)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["CsvDrop", "False", "False", "False", "sql_table"]

@@ -2,7 +2,9 @@
 
 Each record is the resource's JSON text as received; the standard's mapping picks fields out of it with DuckDB's
 JSON functions, so no Python parses resources one by one. A line that is not JSON, or not a resource of the
-declared ``resource_type``, is passed on rejected (``not-json``/``not-fhir``) with its line number.
+declared ``resource_type``, is passed on rejected (``not-json``/``not-fhir``) with its line number. Lines are split
+from large byte blocks by :func:`connectors.ndjson_lines.ndjson_lines` (the lines Python's text mode would give,
+undecodable bytes replaced), never read one by one.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from connectors.base import Connector, SourceError, days, with_source_rows
 from connectors.fhir_check import fhir_check
+from connectors.ndjson_lines import ndjson_lines
 from standards.rejects import REJECT
 
 
@@ -35,18 +39,14 @@ class FhirBulk(Connector):
         return paths
 
     def read(self, start: dt.date, end: dt.date) -> Iterator[pa.Table]:
-        for path in self.files(start, end):
-            with path.open(encoding="utf-8", errors="replace") as f:
-                batch: list[str] = []
+        paths = self.files(start, end)
+        with duckdb.connect() as con:  # one DuckDB for the JSON checks of every batch
+            for path in paths:
                 first = 1
-                for i, line in enumerate(f, start=1):
-                    batch.append(line.rstrip("\r\n"))
-                    if len(batch) >= self.batch_rows:
-                        yield with_source_rows(self._table(batch), path.name, first)
-                        batch, first = [], i + 1
-                if batch:
-                    yield with_source_rows(self._table(batch), path.name, first)
+                for lines in ndjson_lines(path, self.batch_rows):
+                    yield with_source_rows(self._table(lines, con), path.name, first)
+                    first += len(lines)
 
-    def _table(self, lines: list[str]) -> pa.Table:
-        resources = pa.array(lines, pa.string())
-        return pa.table({"resource": resources, REJECT: fhir_check(resources, self.options.get("resource_type"))})
+    def _table(self, resources: pa.ChunkedArray, con: duckdb.DuckDBPyConnection) -> pa.Table:
+        rejects = fhir_check(resources, self.options.get("resource_type"), con)
+        return pa.table({"resource": resources, REJECT: rejects})

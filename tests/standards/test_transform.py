@@ -82,6 +82,42 @@ def test_json_paths_tolerate_lines_that_are_not_json():
     assert rows[1]["person_key"] is None and rows[1]["_ok_present__birth_date"] is False
 
 
+PATIENT = {"id": "health_patient", "codelist_system": "fhir", "fields": {
+    "person_key": {"json": "$.identifier[0].value", "pseudonymize": "person"},
+    "sex_code": {"json": "$.gender"}, "birth_date": {"json": "$.birthDate"},
+    "marital_status_code": {"json": "$.maritalStatus.coding[0].code"},
+    "community_code": {"json": "$.address[0].extension[0].valueCode"},
+    "grid_code": {"json": "$.address[0].extension[1].valueCode"}}}
+
+
+def test_json_is_parsed_once_per_read_of_the_landing():
+    sql = compile_transform(PATIENT, entity("person"), ["resource", "_source", "_source_row", "_extracted_at",
+                                                        "_ordinal"], KEY, END)
+    assert sql.count("json_extract_string") == 2  # the mapping, and the duplicate-key window
+    assert "json_valid" not in sql
+
+
+def test_json_values_equal_one_extraction_per_path_on_awkward_texts():
+    texts = [
+        '{"identifier": [{"value": "11010519491231002X"}], "gender": "female", "birthDate": "1949-12-31", '
+        '"maritalStatus": {"coding": [{"code": "M"}]}, "address": [{"extension": [{"valueCode": "330106001001"}, '
+        '{"valueCode": 33010600100101}]}]}',
+        '{"gender": ["male"], "birthDate": null, "address": []}', '{"gender": " male "}', "[]", '"text"', "null",
+        '{"gender": "male"', "", '{"gender": "female"} trailing', '{"gender":"\\u0066emale"}', None,
+    ]
+    rows = run(PATIENT, "person", {"resource": texts})
+    con = duckdb.connect()
+    for name in ("sex_code", "marital_status_code", "community_code", "grid_code"):
+        path = PATIENT["fields"][name]["json"]
+        expected = con.execute(
+            "SELECT CASE WHEN json_valid(t) THEN NULLIF(trim(json_extract_string(t, ?)), '') END "
+            "FROM unnest(?) WITH ORDINALITY AS u(t, i) ORDER BY i", [path, texts]).fetchall()
+        crosswalk = {"female": "2", "male": "1", "M": "20"}
+        assert [r[name] for r in rows] == [crosswalk.get(e[0], e[0]) for e in expected], name
+    assert rows[0]["grid_code"] == "33010600100101" and rows[2]["sex_code"] == "1"
+    assert [r["person_key"] is None for r in rows] == [False] + [True] * (len(texts) - 1)
+
+
 def test_undecodable_bytes_are_flagged_per_row():
     src = {"id": "transport_routes", "fields": {"route_id": "id", "route_type_code": "t"}}
     rows = run(src, "transit_route", {"id": ["1", "2"], "t": ["3", "3\ufffd"]})

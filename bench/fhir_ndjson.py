@@ -31,7 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.night_vs_peers import NIGHT, PREV, dlt_python, fresh, measure, print_table, unsilo_env
+from bench.night_vs_peers import NIGHT, PREV, alternate, dlt_python, fresh, measure, print_table, unsilo_env
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -100,15 +100,7 @@ def run_size(rows: int, repeat: int, use_dlt: bool, work: Path) -> list[dict]:
             [py, str(BENCH / "contenders" / "dlt_ndjson_merge.py"), full, str(fresh(work / "b.duckdb")),
              str(fresh(work / "dlt_pipelines")), "arrow"])
     counts = {name: records(files["incr"] if "incremental" in name else files["full"]) for name in contenders}
-    results: dict[str, list] = {name: [] for name in contenders}
-    names = list(contenders)
-    for rep in range(repeat):
-        order = names[rep % len(names):] + names[: rep % len(names)]  # alternate the order between repetitions
-        for name in order:
-            wall, rss, out = contenders[name]()
-            results[name].append((wall, rss, out))
-            print(f"  records={rows:>10,} rep {rep + 1}/{repeat} {name:<32} {wall:8.2f} s  {rss:8.0f} MB  {out}",
-                  flush=True)
+    results = alternate(contenders, repeat, f"records={rows:>10,}", width=32)
     table = []
     floor = statistics.median(w for w, _, _ in results[FLOOR])
     for name in sorted(results):

@@ -110,15 +110,7 @@ def run_size(rows: int, repeat: int, use_dlt: bool, work: Path) -> list[dict]:
         contenders["(b) dlt merge"] = lambda: measure(
             [py, str(BENCH / "contenders" / "dlt_merge.py"), csv_full, str(fresh(work / "b.duckdb")),
              str(fresh(work / "dlt_pipelines"))])
-    results: dict[str, list] = {name: [] for name in contenders}
-    names = list(contenders)
-    for rep in range(repeat):
-        order = names[rep % len(names):] + names[: rep % len(names)]  # alternate the order between repetitions
-        for name in order:
-            wall, rss, out = contenders[name]()
-            results[name].append((wall, rss, out))
-            print(f"  rows={rows:>10,} rep {rep + 1}/{repeat} {name:<30} {wall:8.2f} s  {rss:8.0f} MB  {out}",
-                  flush=True)
+    results = alternate(contenders, repeat, f"rows={rows:>10,}")
     table = []
     floor = statistics.median(w for w, _, _ in results["(a) duckdb read_csv"])
     for name in sorted(results):
@@ -128,6 +120,19 @@ def run_size(rows: int, repeat: int, use_dlt: bool, work: Path) -> list[dict]:
         table.append({"rows": rows, "contender": name, "median_s": med, "rows_per_s": n_rows / med,
                       "peak_rss_mb": max(r for _, r, _ in results[name]), "ratio_to_duckdb": med / floor})
     return table
+
+
+def alternate(contenders: dict, repeat: int, label: str, width: int = 30) -> dict[str, list[tuple[float, float, str]]]:
+    """Run every contender ``repeat`` times, rotating the order between repetitions, printing each run; return the
+    (wall seconds, peak RSS MB, stdout) of each run by contender."""
+    results: dict[str, list] = {name: [] for name in contenders}
+    names = list(contenders)
+    for rep in range(repeat):
+        for name in names[rep % len(names):] + names[: rep % len(names)]:
+            wall, rss, out = contenders[name]()
+            results[name].append((wall, rss, out))
+            print(f"  {label} rep {rep + 1}/{repeat} {name:<{width}} {wall:8.2f} s  {rss:8.0f} MB  {out}", flush=True)
+    return results
 
 
 def fresh(path: Path) -> Path:

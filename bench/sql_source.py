@@ -40,7 +40,9 @@ from psycopg import sql
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.night_vs_peers import KEY, NIGHT, PREV, PY, dlt_python, fresh, measure, print_table  # noqa: E402
+from bench.night_vs_peers import (  # noqa: E402
+    KEY, NIGHT, PREV, PY, alternate, dlt_python, fresh, measure, print_table,
+)
 
 FLOOR = "(a) copy->duckdb (floor)"
 DLT = "(b) dlt sql_database merge"
@@ -114,15 +116,7 @@ def run_size(rows: int, args: argparse.Namespace) -> list[dict]:
         py = dlt_python()
         contenders[DLT] = lambda: measure([py, str(BENCH / "contenders" / "dlt_sql_merge.py"), prepared["url"], table,
                                            key, str(fresh(work / "b.duckdb")), str(fresh(work / "dlt_pipelines"))])
-    results: dict[str, list] = {name: [] for name in contenders}
-    names = list(contenders)
-    for rep in range(args.repeat):
-        order = names[rep % len(names):] + names[: rep % len(names)]  # alternate the order between repetitions
-        for name in order:
-            wall, rss, out = contenders[name]()
-            results[name].append((wall, rss, out))
-            print(f"  rows={rows:>10,} rep {rep + 1}/{args.repeat} {name:<30} {wall:8.2f} s  {rss:8.0f} MB  {out}",
-                  flush=True)
+    results = alternate(contenders, args.repeat, f"rows={rows:>10,}")
     floor = statistics.median(w for w, _, _ in results[FLOOR])
     out = []
     for name in sorted(results):

@@ -27,11 +27,12 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from bench.night_vs_peers import NIGHT, PREV, alternate, dlt_python, fresh, measure, print_table, unsilo_env
+from bench.night_vs_peers import (
+    NIGHT, PREV, alternate, dlt_python, fresh, generate_exports, measure, print_table, unsilo_env,
+)
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -56,11 +57,7 @@ def prepare(work: Path, rows: int) -> dict[str, Path]:
     work.mkdir(parents=True, exist_ok=True)
     gen = str(BENCH / "patient_export.py")
     files = {kind: work / kind / "Patient.ndjson" for kind in ("prev", "full", "incr")}
-    if not files["incr"].exists():
-        subprocess.run([PY, gen, str(files["prev"]), "--rows", str(rows)], check=True)
-        subprocess.run([PY, gen, str(files["full"]), "--rows", str(rows), "--changed", "0.01"], check=True)
-        subprocess.run([PY, gen, str(files["incr"]), "--rows", str(rows), "--changed", "0.01", "--only-changed"],
-                       check=True)
+    generate_exports(gen, files, rows)
     # the previous night is loaded afresh on every run: a warehouse left by other code (another row hash, say)
     # would make every patient look changed
     base = work / "base_home"

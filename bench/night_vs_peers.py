@@ -72,19 +72,27 @@ def prepare(work: Path, rows: int) -> dict[str, Path]:
     gen = str(BENCH / "employment_export.py")
     files = {"prev": work / "prev" / "employment_20260601.csv", "full": work / "full" / "employment_20260602.csv",
              "incr": work / "incr" / "employment_20260602.csv"}
-    if not files["prev"].exists():
-        subprocess.run([PY, gen, str(files["prev"]), "--rows", str(rows)], check=True)
-        subprocess.run([PY, gen, str(files["full"]), "--rows", str(rows), "--changed", "0.01"], check=True)
-        subprocess.run([PY, gen, str(files["incr"]), "--rows", str(rows), "--changed", "0.01", "--only-changed"],
-                       check=True)
+    generate_exports(gen, files, rows)
+    # the previous night is loaded afresh on every run: a warehouse left by other code (another row hash, say)
+    # would make every row look changed
     base = work / "base_home"
-    if not (base / "warehouse" / "unsilo.duckdb").exists():
-        shutil.rmtree(base, ignore_errors=True)
-        (base / "drop").mkdir(parents=True)
-        shutil.copy(files["prev"], base / "drop" / files["prev"].name)
-        measure([PY, str(BENCH / "contenders" / "unsilo_night.py"), str(base), PREV], unsilo_env(base))
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "drop").mkdir(parents=True)
+    shutil.copy(files["prev"], base / "drop" / files["prev"].name)
+    measure([PY, str(BENCH / "contenders" / "unsilo_night.py"), str(base), PREV], unsilo_env(base))
     files["base"] = base
     return files
+
+
+def generate_exports(generator: str, files: dict[str, Path], rows: int) -> None:
+    """The previous night's export, the next night's with 1% changed, and the changed 1% alone, written by
+    ``generator`` (deterministic, so generated once per size and kept)."""
+    if files["incr"].exists():
+        return
+    subprocess.run([PY, generator, str(files["prev"]), "--rows", str(rows)], check=True)
+    subprocess.run([PY, generator, str(files["full"]), "--rows", str(rows), "--changed", "0.01"], check=True)
+    subprocess.run([PY, generator, str(files["incr"]), "--rows", str(rows), "--changed", "0.01", "--only-changed"],
+                   check=True)
 
 
 def unsilo_run(work: Path, files: dict, kind: str) -> tuple[float, float, str]:

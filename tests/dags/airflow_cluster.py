@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -53,17 +54,37 @@ def airflow_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> s
     return out.stdout
 
 
-def stop(procs: list[subprocess.Popen]) -> None:
-    """End the Airflow processes this test started, with their children (workers, task runners)."""
-    for p in procs:
+def stop(procs: list[subprocess.Popen], timeout: float = 30) -> None:
+    """End the Airflow processes this test started, with their children (workers, task runners), and return only
+    when none of them is left: a task runner killed mid-write holds the warehouse's DuckDB lock until the kernel
+    has finished its exit, after its group leader has already been reaped."""
+    groups = [p.pid for p in procs]
+    for group in groups:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
+            os.killpg(group, signal.SIGTERM)
     for p in procs:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            p.wait(30)
-        with contextlib.suppress(ProcessLookupError):  # whatever of the group is left (a runner ignoring SIGTERM)
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait(30)
+            p.wait(timeout)
+    deadline = time.monotonic() + timeout
+    while left := members(groups):
+        for group in groups:  # whatever of a group is left (a runner ignoring SIGTERM, a child of a dead leader)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(1)
+        assert time.monotonic() < deadline, f"Airflow processes still alive {timeout:.0f} s after SIGKILL: {left}"
+        time.sleep(0.2)
+
+
+def members(groups: list[int]) -> list[int]:
+    """The live (not zombie) processes in the process groups ``groups``."""
+    alive = []
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(proc.pid) in groups and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                alive.append(proc.pid)
+    return alive
 
 
 def wait_for_port(port: int, deadline: float) -> None:

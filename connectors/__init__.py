@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from connectors.base import Connector, SourceError
+from connectors.base import Connector, ReadAgain, SourceError, read_all
 
 # kind -> (module, class)
 KINDS: dict[str, tuple[str, str]] = {
@@ -43,6 +43,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "CsvDrop", "FhirBulk", "FhirBundle", "FhirRest", "Gtfs", "SqlTable", "Connector", "SourceError", "KINDS", "connector",
+    "CsvDrop", "FhirBulk", "FhirBundle", "FhirRest", "Gtfs", "SqlTable", "Connector", "ReadAgain", "SourceError", "KINDS",
+    "connector", "read_all",
     "connector_class",
 ]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -18,12 +18,28 @@ class SourceError(RuntimeError):
     """The source cannot be read as declared; the message names the source, the file or table and what to do."""
 
 
+class ReadAgain(Exception):
+    """Raised by a connector's ``read`` after batches it already gave turned out to differ from what a careful
+    reading gives (the CSV fast path finding a quoted line break late in a large file): drop every batch of this
+    ``read`` and call it once more; the connector remembers and reads that file the careful way."""
+
+
+def read_all(read: Callable[[], Iterable]) -> list:
+    """Every batch of ``read()``, read once more if it raises :class:`ReadAgain`."""
+    try:
+        return list(read())
+    except ReadAgain:
+        return list(read())
+
+
 @dataclass
 class Connector:
     """A source system reader: yields Arrow batches of raw string columns plus ``_source_row``."""
 
     source_id: str
     options: dict
+    #: what a :class:`ReadAgain` taught this connector: the files it now reads the careful way
+    careful: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     kind = "base"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import Connector, SourceError, days
+from connectors.base import Connector, ReadAgain, SourceError, days
 from connectors.csv_read import CsvLayout, CsvReport, csv_read
 from connectors.encoding import EncodingError, encoding
 
@@ -45,7 +45,12 @@ class CsvDrop(Connector):
         for path in self.files(start, end):
             report = CsvReport()
             self.reports.append(report)
-            yield from csv_read(self.opener(path), path.name, layout, self.batch_rows, report)
+            try:
+                yield from csv_read(self.opener(path), path.name, layout, self.batch_rows, report,
+                                    speculate=path not in self.careful)
+            except ReadAgain:
+                self.careful.add(path)
+                raise
 
     def opener(self, path: Path):
         """How to open the CSV bytes of ``path``: the file, or the one CSV inside a zip (``member`` option)."""

@@ -1,16 +1,22 @@
 """The fast path of CSV reading: Arrow's parser in C, used when it gives exactly what the csv module would.
 
-A well-formed export (header on line 1, one record per line, every record as wide as the header) is transcoded to
-UTF-8 in 1 MiB chunks (undecodable bytes and NULs become U+FFFD, as on the exact path) — a UTF-8 file without NULs
-is only scanned, its lines counted on the bytes, and read as it is — and parsed by Arrow's
-multi-threaded streaming reader twice: once only to count the records, then to pass them on batch by batch. The
-physical line of record *i* is *i* + 2 exactly when Arrow's record count plus the header equals the number of lines
-in the file, and that is known before anything is passed on. Any surprise — a record wider or narrower than the
-header, a quoted value spanning lines, a blank line, a lone CR line ending — makes :func:`csv_fast` return ``None``
-before it has yielded anything, and the caller reads the file with the exact csv-module path
-(``connectors.csv_read``), which rejects such rows one by one with their line numbers. (Counting first costs one
-extra parse, ~0.8 s per million rows here; it replaced staging the whole file as Parquet and reading it back,
-which cost twice that.)
+A well-formed export (header on line 1, one record per line, every record as wide as the header) is parsed by
+Arrow's multi-threaded streaming reader. The physical line of record *i* is *i* + 2 exactly when Arrow's record
+count plus the header equals the number of lines in the file, every line break is LF or CRLF and no line is blank.
+
+A UTF-8 file is read *speculatively*, in one pass: Arrow reads it through :class:`_Counting`, which counts its
+lines and looks for NULs on the bytes as Arrow takes them, and each batch is passed on only once the next one has
+been parsed, the last only once the counts fit. So a file of one batch is never passed on wrongly, and a larger file
+whose surprise comes late (a quoted line break, a NUL, a ragged row in its last block) raises
+:class:`connectors.base.ReadAgain` after its first batches: the reader drops what it landed and reads once more,
+and the connector then reads that file the careful way. (Counting first, the previous design, cost one extra parse
+on every clean file, ~0.8 s per million rows, to save a second read of the rare bad one.)
+
+The careful way (other encodings, invalid UTF-8, NULs, or after a ReadAgain): transcode to a UTF-8 copy in 1 MiB
+chunks (undecodable bytes and NULs become U+FFFD, as on the exact path), count its lines, parse it once only
+counting, and pass batches on only when the counts fit. Any surprise there raises :class:`FastPathMiss` before
+anything is passed on, and the caller reads the file with the exact csv-module path (``connectors.csv_read``),
+which rejects such rows one by one with their line numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import SOURCE_ROW, with_source_rows
+from connectors.base import ReadAgain, with_source_rows
 from standards.rejects import BLANK_ROW, RAW, REJECT
 
 CHUNK = 1 << 20
@@ -46,8 +52,11 @@ class _Lines:
             return
         lit, previous = self.lit, self.previous
         edge = previous + text[:2]  # patterns across the boundary with the previous piece (its last 2 characters)
-        self.blank = self.blank or any(lit(p) in t for p in ("\n\n", "\n\r\n") for t in (edge, text))
-        self.lone_cr += text.count(lit("\r")) - text.count(lit("\r\n"))
+        cr = lit("\r") in text  # a search as fast as memchr: most files have no CR, or only in CRLF
+        self.blank = (self.blank or lit("\n\n") in edge or lit("\n\r\n") in edge or lit("\n\n") in text
+                      or (cr and lit("\n\r\n") in text))
+        if cr:
+            self.lone_cr += text.count(lit("\r")) - text.count(lit("\r\n"))
         if previous.endswith(lit("\r")) and text.startswith(lit("\n")):
             self.lone_cr -= 1  # a CRLF split between the pieces
         self.newlines += text.count(lit("\n"))
@@ -81,56 +90,94 @@ def _transcode(open_binary: Callable[[], BinaryIO], encoding: str, out) -> tuple
     return lines.result()
 
 
-def _scan_utf8(open_binary: Callable[[], BinaryIO]) -> tuple[int, bool] | None:
-    """For a UTF-8 file: (lines, plain line breaks) counted on the bytes, or ``None`` when it holds a NUL (which the
-    exact path turns into U+FFFD, so it must be transcoded). Invalid UTF-8 is left to Arrow, which refuses it."""
-    lines = _Lines(b"")
-    with open_binary() as f:
-        while chunk := f.read(CHUNK):
-            if b"\x00" in chunk:
-                return None
-            lines.feed(chunk)
-    return lines.result()
+class FastPathMiss(Exception):
+    """This file needs the exact path; raised before the fast path has passed anything on."""
+
+
+class _Counting:
+    """A binary file Arrow reads through: counts the lines of what it hands out and notes a NUL (which the exact
+    path turns into U+FFFD, so the file must be transcoded)."""
+
+    def __init__(self, f: BinaryIO):
+        self.f = f
+        self.lines = _Lines(b"")
+        self.nul = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.f.read(size)
+        self.nul = self.nul or b"\x00" in data
+        self.lines.feed(data)
+        return data
+
+    @property
+    def closed(self) -> bool:
+        return self.f.closed
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass  # the caller's ``with`` closes the file
 
 
 def csv_fast(
     open_binary: Callable[[], BinaryIO], name: str, encoding: str, dialect, header: list[str], batch_rows: int,
-    decimal: Callable[[str, pa.Array], pa.Array],
-) -> Iterator[pa.Table] | None:
-    """Batches as the exact path would give them, or ``None`` when this file needs the exact path."""
+    decimal: Callable[[str, pa.Array], pa.Array], speculate: bool = True,
+) -> Iterator[pa.Table]:
+    """Batches as the exact path would give them. Raises :class:`FastPathMiss` before yielding anything when this
+    file needs the exact path, :class:`ReadAgain` when it finds that out after yielding (see the module's doc).
+    ``speculate=False``: no one-pass read (the file raised ReadAgain before)."""
     utf8 = codecs.lookup(encoding).name == "utf-8"
-    if utf8:
-        counted = _scan_utf8(open_binary)
-        if counted is not None:  # UTF-8 as it is, without a copy: Arrow reads the file itself
-            batches = _counted(open_binary, None, counted, name, dialect, header, batch_rows, decimal)
-            if batches is not None:
-                return batches
+    if utf8 and speculate:
+        given = 0
+        try:
+            for batch in _speculative(open_binary, dialect, header, batch_rows):
+                yield _table(batch, name, dialect, header, decimal, 2 + given)
+                given += batch.num_rows
+            return
+        except (_Fallback, pa.ArrowInvalid) as exc:
+            if given:
+                raise ReadAgain(f"{name}: not a plain CSV after line {given + 1} ({str(exc) or 'its line count does not fit'}); "
+                                f"read again the careful way") from None
     # other encodings, UTF-8 with NULs or invalid bytes (Arrow refuses them): a UTF-8 copy with U+FFFD for those
-    text = tempfile.NamedTemporaryFile(suffix=".csv")
-    try:
-        counted = _transcode(open_binary, encoding, text)
-    except UnicodeError:
-        text.close()
-        return None
-    path = text.name
-    return _counted(lambda: open(path, "rb"), text, counted, name, dialect, header, batch_rows, decimal)
+    with tempfile.NamedTemporaryFile(suffix=".csv") as text:
+        try:
+            lines, plain_breaks = _transcode(open_binary, encoding, text)
+            if not plain_breaks:
+                raise _Fallback
+            with open(text.name, "rb") as f:
+                rows = sum(batch.num_rows for batch in _reader(f, dialect, header, batch_rows))
+            if rows + 1 != lines:
+                raise _Fallback
+        except (_Fallback, pa.ArrowInvalid, UnicodeError):
+            raise FastPathMiss(name) from None
+        line = 2
+        with open(text.name, "rb") as f:
+            for batch in _reader(f, dialect, header, batch_rows):
+                yield _table(batch, name, dialect, header, decimal, line)
+                line += batch.num_rows
 
 
-def _counted(source, text, counted, name, dialect, header, batch_rows, decimal) -> Iterator[pa.Table] | None:
-    """The batches of ``source`` when Arrow's record count fits the counted lines, else ``None``."""
-    lines, plain_breaks = counted
-    try:
-        if not plain_breaks:
+def _speculative(open_binary, dialect, header: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Arrow's batches of the file as it is, each passed on once the next is parsed and the last once the line
+    count fits; raises :class:`_Fallback` or ``ArrowInvalid`` when the file is not plain."""
+    with open_binary() as raw:
+        f = _Counting(raw)
+        pending, rows = None, 0
+        for batch in _reader(f, dialect, header, batch_rows):
+            if f.nul:
+                raise _Fallback("a NUL byte")
+            if pending is not None:
+                yield pending
+            pending, rows = batch, rows + batch.num_rows
+        lines, plain_breaks = f.lines.result()
+        if f.nul or not plain_breaks or rows + 1 != lines:
             raise _Fallback
-        with source() as f:
-            rows = sum(batch.num_rows for batch in _reader(f, dialect, header, batch_rows))
-        if rows + 1 != lines:
-            raise _Fallback
-    except (_Fallback, pa.ArrowInvalid):
-        if text is not None:
-            text.close()
-        return None
-    return _batches(source, text, name, dialect, header, batch_rows, decimal)
+        if pending is not None:
+            yield pending
 
 
 class _Fallback(Exception):
@@ -149,23 +196,15 @@ def _reader(f: BinaryIO, dialect, header: list[str], batch_rows: int) -> pacsv.C
     )
 
 
-def _batches(source, text, name, dialect, header, batch_rows, decimal) -> Iterator[pa.Table]:
-    try:
-        line = 2
-        with source() as f:
-            for batch in _reader(f, dialect, header, batch_rows):
-                columns = [decimal(h, batch.column(h)) for h in header]
-                blank = None
-                for col in columns:
-                    empty = pc.equal(pc.utf8_trim_whitespace(col), "")
-                    blank = empty if blank is None else pc.and_(blank, empty)
-                n = batch.num_rows
-                reject = pc.if_else(blank, pa.scalar(BLANK_ROW), pa.nulls(n, pa.string()))
-                raw = pc.if_else(blank, pc.binary_join_element_wise(*columns, dialect.delimiter),
-                                 pa.nulls(n, pa.string()))
-                table = pa.Table.from_arrays([*columns, reject, raw], names=[*header, REJECT, RAW])
-                yield with_source_rows(table, name, line)
-                line += n
-    finally:
-        if text is not None:
-            text.close()
+def _table(batch: pa.RecordBatch, name: str, dialect, header: list[str], decimal, line: int) -> pa.Table:
+    """One batch as the exact path gives it: decimal commas read, all-blank rows rejected, ``_source_row``."""
+    columns = [decimal(h, batch.column(h)) for h in header]
+    blank = None
+    for col in columns:
+        empty = pc.equal(pc.utf8_trim_whitespace(col), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    n = batch.num_rows
+    reject = pc.if_else(blank, pa.scalar(BLANK_ROW), pa.nulls(n, pa.string()))
+    raw = pc.if_else(blank, pc.binary_join_element_wise(*columns, dialect.delimiter), pa.nulls(n, pa.string()))
+    table = pa.Table.from_arrays([*columns, reject, raw], names=[*header, REJECT, RAW])
+    return with_source_rows(table, name, line)

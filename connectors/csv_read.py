@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from connectors.base import SOURCE_ROW
 from connectors.csv_dialect import csv_dialect
-from connectors.csv_fast import csv_fast
+from connectors.csv_fast import FastPathMiss, csv_fast
 from connectors.encoding import SAMPLE, encoding
 from standards.rejects import (
     BLANK_LINE, BLANK_ROW, COMMENT_LINE, FOOTER_ROW, RAGGED_ROW, RAW, REJECT, UNPARSEABLE_ROW,
@@ -114,9 +114,13 @@ def _header_index(sample: list[tuple[int, list[str] | None]]) -> int:
 
 def csv_read(
     open_binary: Callable[[], BinaryIO], name: str, layout: CsvLayout, batch_rows: int, report: CsvReport | None = None,
-    fast: bool = True,
+    fast: bool = True, speculate: bool = True,
 ) -> Iterator[pa.Table]:
-    """Yield tables of text columns plus ``_reject``, ``_raw`` and ``_source_row`` = ``<name>:<line>``."""
+    """Yield tables of text columns plus ``_reject``, ``_raw`` and ``_source_row`` = ``<name>:<line>``.
+
+    May raise :class:`connectors.base.ReadAgain` after yielding (the fast path's one-pass read of a large file
+    found a surprise late): the caller then reads again with ``speculate=False``. ``fast=False``: the exact path
+    only."""
     report = report if report is not None else CsvReport()
     with open_binary() as f:
         head = f.read(SAMPLE)
@@ -128,12 +132,14 @@ def csv_read(
     header = _plain_header(sample_text, dialect, layout, notes) if fast else None
     if header is not None:
         decimal = set(header if layout.decimal_comma is True else (layout.decimal_comma or []))
-        fast = csv_fast(open_binary, name, report.encoding, dialect, header, batch_rows,
-                        lambda h, values: decimal_point(values) if h in decimal else values)
-        if fast is not None:
+        try:
+            yield from csv_fast(open_binary, name, report.encoding, dialect, header, batch_rows,
+                                lambda h, values: decimal_point(values) if h in decimal else values, speculate)
+        except FastPathMiss:
+            pass
+        else:
             report.columns, report.header_line = header, 1
             report.notes.extend(notes)
-            yield from fast
             return
     with open_binary() as f:
         text = io.TextIOWrapper(f, encoding=report.encoding, errors="replace", newline="")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import Connector, SourceError
+from connectors.base import Connector, ReadAgain, SourceError
 from connectors.csv_read import CsvReport, csv_read
 from connectors.gtfs_check import GTFS_LAYOUT, gtfs_check
 
@@ -55,4 +55,9 @@ class Gtfs(Connector):
                     f"operator for a corrected feed (or set 'validate: false' in the source YAML to read it anyway)"
                 )
         self.report = CsvReport()
-        yield from csv_read(lambda: io.BytesIO(data), self.option("file"), GTFS_LAYOUT, self.batch_rows, self.report)
+        try:
+            yield from csv_read(lambda: io.BytesIO(data), self.option("file"), GTFS_LAYOUT, self.batch_rows,
+                                self.report, speculate=self.option("file") not in self.careful)
+        except ReadAgain:
+            self.careful.add(self.option("file"))
+            raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors import SourceError, connector
+from connectors import ReadAgain, SourceError, connector
 from unsilo.interval import Interval
 from unsilo.schema_drift import raw_columns
 from unsilo.settings import Settings
@@ -43,29 +44,11 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     path = landing_path(settings, source["id"], interval)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".parquet.part")
-    stamp = pa.scalar(dt.datetime.now(dt.timezone.utc), pa.timestamp("us", tz="UTC"))
-    writer = None
-    rows = 0
-    columns: list[str] = []
     try:
-        for batch in conn.read(interval.start, interval.end):
-            n = batch.num_rows
-            batch = batch.append_column("_source", pa.repeat(pa.scalar(source["id"], pa.string()), n))
-            batch = batch.append_column("_extracted_at", pa.repeat(stamp, n))
-            batch = batch.append_column("_ordinal", pa.array(np.arange(rows, rows + n, dtype=np.int64)))
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, batch.schema, **LANDING_PARQUET)
-                columns = batch.column_names
-            elif batch.column_names != columns:
-                raise SourceError(
-                    f"source {source['id']}: columns changed within the interval: {columns} then {batch.column_names}"
-                )
-            writer.write_table(batch)
-            rows += n
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
+        rows, columns = _land(conn.read(interval.start, interval.end), source["id"], tmp)
+    except ReadAgain:  # batches already landed were void: land the interval once more (the connector knows why)
+        rows, columns = _land(conn.read(interval.start, interval.end), source["id"], tmp)
+    if not columns:
         tmp.unlink(missing_ok=True)
         return Landed(path=path, rows=0, columns=[], saved=saved)
     tmp.replace(path)
@@ -74,3 +57,31 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     if cursor is not None:
         state["cursor"] = cursor
     return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved)
+
+
+def _land(batches: Iterable[pa.Table], source_id: str, tmp: Path) -> tuple[int, list[str]]:
+    """Write ``batches`` with the lineage columns to ``tmp`` (replacing it); return (rows, columns), no columns
+    when there was no batch."""
+    stamp = pa.scalar(dt.datetime.now(dt.timezone.utc), pa.timestamp("us", tz="UTC"))
+    writer = None
+    rows = 0
+    columns: list[str] = []
+    try:
+        for batch in batches:
+            n = batch.num_rows
+            batch = batch.append_column("_source", pa.repeat(pa.scalar(source_id, pa.string()), n))
+            batch = batch.append_column("_extracted_at", pa.repeat(stamp, n))
+            batch = batch.append_column("_ordinal", pa.array(np.arange(rows, rows + n, dtype=np.int64)))
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, batch.schema, **LANDING_PARQUET)
+                columns = batch.column_names
+            elif batch.column_names != columns:
+                raise SourceError(
+                    f"source {source_id}: columns changed within the interval: {columns} then {batch.column_names}"
+                )
+            writer.write_table(batch)
+            rows += n
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows, columns

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors import CsvDrop, FhirBulk, FhirBundle, Gtfs, SqlTable  # noqa: F401 - SqlTable: the sql kind's reader
-from connectors.base import SOURCE_ROW
+from connectors.base import SOURCE_ROW, read_all
 from standards.rejects import RAW, REJECT
 
 KINDS = ("csv", "fhir", "gtfs", "sql")
@@ -77,7 +77,7 @@ def _columns(tables: list[pa.Table]) -> list[str]:
 
 def _csv(path: Path) -> dict:
     conn = CsvDrop(source_id="inspect", options={"folder": str(path.parent), "pattern": path.name})
-    tables = list(conn.read(*ANY_DAY))
+    tables = read_all(lambda: conn.read(*ANY_DAY))
     report = conn.reports[0]
     out = _summary("csv", tables)
     out.update(encoding=report.encoding, delimiter=report.delimiter, quotechar=report.quotechar,
@@ -91,7 +91,7 @@ def _fhir(path: Path) -> dict:
         notes: list[str] = []
     else:
         conn = FhirBundle(source_id="inspect", options={"path": str(path)})
-    tables = list(conn.read(*ANY_DAY))
+    tables = read_all(lambda: conn.read(*ANY_DAY))
     out = _summary("fhir", tables)
     types: Counter = Counter()
     for t in tables:
@@ -111,7 +111,7 @@ def _gtfs(path: Path) -> dict:
     tables, files, notes = [], {}, []
     for name in names:
         conn = Gtfs(source_id="inspect", options={"path": str(path), "file": name})
-        got = list(conn.read(*ANY_DAY))
+        got = read_all(lambda: conn.read(*ANY_DAY))
         tables.extend(got)
         files[name] = {"rows": sum(t.num_rows for t in got), "columns": conn.report.columns}
         notes.extend(f"{name}: {n}" for n in conn.report.notes)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from connectors.base import read_all
 from tests.services import unavailable
 
 from unsilo.demo import generate
@@ -35,7 +36,7 @@ def real() -> Path:
 
 
 def read_batches(conn, start: dt.date = NIGHT, end: dt.date = NEXT) -> list[pa.Table]:
-    return list(conn.read(start, end))
+    return read_all(lambda: conn.read(start, end))
 
 
 def read_table(conn, start: dt.date = NIGHT, end: dt.date = NEXT) -> pa.Table:

@@ -11,12 +11,20 @@ def normalized_sql(expr: str) -> str:
     return f"upper(trim(CAST({expr} AS VARCHAR)))"
 
 
-def valid_sql(expr: str) -> str:
+def number_sql(expr: str) -> str:
+    """The first 17 characters of ``expr`` (normalized) as a BIGINT, NULL when they are not digits."""
+    return f"TRY_CAST(substr({expr}, 1, 17) AS BIGINT)"
+
+
+def valid_sql(expr: str, number: str | None = None) -> str:
     """SQL boolean: ``expr`` (already normalized) is an 18-character GB 11643 number with a valid check character.
 
-    NULL input gives NULL (a missing ID is the ``required-missing`` rule's business, not this one's).
+    ``number``: :func:`number_sql` of ``expr``, computed once one level down (DuckDB evaluates an expression repeated
+    inside a ``CASE`` branch each time); the digits are taken from it arithmetically, ~4x cheaper than 17 ``substr``
+    casts. NULL input gives NULL (a missing ID is the ``required-missing`` rule's business, not this one's).
     """
-    total = " + ".join(f"CAST(substr({expr}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(WEIGHTS))
+    number = number or f"({number_sql(expr)})"
+    total = " + ".join(f"(({number} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(WEIGHTS))
     return (
         f"CASE WHEN {expr} IS NULL THEN NULL "
         f"WHEN NOT regexp_full_match({expr}, '[0-9]{{17}}[0-9X]') THEN false "

@@ -3,17 +3,20 @@ import random
 import duckdb
 import pytest
 
-from standards.gb11643 import CHECK_CHARS, WEIGHTS, normalized_sql, valid_sql
+from standards.gb11643 import CHECK_CHARS, WEIGHTS, normalized_sql, number_sql, valid_sql
 
 
 def python_check(first17: str) -> str:
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS)) % 11]
 
 
-def sql_valid(values):
+def sql_valid(values, precomputed: bool = False):
+    """The check in SQL; ``precomputed``: as the transform runs it, with the 17-digit number a column one level down."""
     con = duckdb.connect()
+    check = valid_sql("y", "n") if precomputed else valid_sql(normalized_sql("x"))
     rows = con.execute(
-        f"SELECT {valid_sql(normalized_sql('x'))} FROM (SELECT unnest(?) AS x, generate_subscripts(?, 1) AS i) ORDER BY i",
+        f"SELECT {check} FROM (SELECT *, {normalized_sql('x')} AS y, {number_sql('y')} AS n "
+        "FROM (SELECT unnest(?) AS x, generate_subscripts(?, 1) AS i)) ORDER BY i",
         [values, values],
     ).fetchall()
     return [r[0] for r in rows]
@@ -33,7 +36,7 @@ def sql_valid(values):
     ],
 )
 def test_known_numbers(id_number, ok):
-    assert sql_valid([id_number]) == [ok]
+    assert sql_valid([id_number]) == sql_valid([id_number], precomputed=True) == [ok]
 
 
 def test_sql_agrees_with_python_on_random_numbers():
@@ -50,3 +53,4 @@ def test_sql_agrees_with_python_on_random_numbers():
             values.append(first + wrong)
             expected.append(False)
     assert sql_valid(values) == expected
+    assert sql_valid(values, precomputed=True) == expected

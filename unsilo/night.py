@@ -133,6 +133,9 @@ def run_source(
 ) -> LedgerEntry:
     """Run one source for one interval in this process; the ledger records success or failure. Raises on failure.
     ``full_refresh``: an incremental source reads everything, not from its saved cursor."""
+    # the whole night runs in this process: import Great Expectations while extract runs too, not only normalize
+    # (extract leaves a core idle while it writes Parquet; an Airflow extract task never validates, so only here)
+    import_validator_in_background()
     handoff = extract_step(source, interval, settings, run_id, full_refresh)
     handoff = transform_step(source, handoff, settings)
     return load_step(source, handoff, settings)

@@ -38,9 +38,9 @@ def data_docs_path(settings: Settings, run_id: str) -> Path:
 
 
 def import_validator_in_background() -> threading.Thread:
-    """Start importing Great Expectations (~2-4 s of Python) in a thread while the caller normalizes, which spends
-    its time in DuckDB with the GIL released. ``validate`` waits for the thread, then imports (at once, or raising
-    the import's error in the caller's step)."""
+    """Start importing Great Expectations (~1.5-4 s of Python) in a thread while the caller extracts and normalizes,
+    which spend their time in Arrow and DuckDB with the GIL released. ``validate`` waits for the thread, then
+    imports (at once, or raising the import's error in the caller's step)."""
 
     def load() -> None:
         try:

@@ -5,8 +5,8 @@ One join of key and row hash only, from both sides, before anything is written: 
 whole table. With the table and the night at 10M rows, 1 % changed, under ``memory_limit = 1GB``, the load went from
 65 s and 1,229 MB peak RSS to 21–31 s and 850 MB (docs/performance.md, "Load memory at 10M").
 
-The join runs in passes over ``hash(key) % passes``, each of at most :data:`ROWS_PER_PASS` rows a side, so its hash
-table stays the same size however large the table grows.
+When both the night and the table are large, the join runs in passes over ``hash(key) % passes``, each of at most
+:data:`ROWS_PER_PASS` rows on the smaller side, so its hash table stays the same size however large the table grows.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import duckdb
 from standards.entity import Entity
 from standards.transform import quote_ident
 
-#: Rows of the larger side per pass of the key join: a pass's hash table (key and row hash) stays a few hundred MB.
+#: Rows of the smaller side per pass of the key join: a pass's hash table (key and row hash) stays a few hundred MB.
 ROWS_PER_PASS = 2_000_000
 
 
@@ -30,7 +30,8 @@ def changed_keys(con: duckdb.DuckDBPyConnection, entity: Entity, staged: str, st
     keys = [quote_ident(k) for k in entity.primary_key]
     typed = [f"CAST({k} AS {types[name]}) AS {k}" for k, name in zip(keys, entity.primary_key)]
     stored_rows = con.execute(f"SELECT count(*) FROM {entity.table}").fetchone()[0]
-    passes = max(1, math.ceil(max(staged_rows, stored_rows) / ROWS_PER_PASS))
+    # DuckDB builds the join's hash table on the smaller side: only when both sides are large is it split
+    passes = max(1, math.ceil(min(staged_rows, stored_rows) / ROWS_PER_PASS))
     on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE changed_keys AS

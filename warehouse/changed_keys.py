@@ -3,7 +3,7 @@
 One join of key and row hash only, from both sides, before anything is written: the ``UPDATE … FROM`` and the
 ``INSERT`` then read just the rows that changed, instead of each joining the whole night (every column) against the
 whole table. With the table and the night at 10M rows, 1 % changed, under ``memory_limit = 1GB``, the load went from
-65 s and 1,229 MB peak RSS to 21–31 s and 850 MB (docs/performance.md, "Load memory at 10M").
+65 s and 1,229 MB peak RSS to 10–31 s and 829–850 MB (docs/performance.md, "Load memory at 10M").
 
 When both the night and the table are large, the join runs in passes over ``hash(key) % passes``, each of at most
 :data:`ROWS_PER_PASS` rows on the smaller side, so its hash table stays the same size however large the table grows.

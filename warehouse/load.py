@@ -17,6 +17,7 @@ import duckdb
 
 from standards.entity import Entity
 from standards.transform import META_COLUMNS, quote_ident, quote_literal
+from warehouse.changed_keys import changed_keys
 from warehouse.merge_history import merge_history
 from warehouse.pause_inside_load import pause_inside_load
 from warehouse.state import write_state
@@ -119,16 +120,21 @@ def _load(con, entity, entry, landing, raw_columns, normalized, verdicts, expect
             entry.loaded, entry.unchanged = merge_history(con, entity, "staged", entry.run_id, entry.interval_start)
         else:
             staged = con.execute("SELECT count(*) FROM staged").fetchone()[0]
-            # UPDATE ... FROM for changed keys, then INSERT of new keys: less memory than one INSERT ... ON CONFLICT
-            # DO UPDATE when many rows change (bench/merge_memory.py: 484 vs 576 MB, every row of 1M changed)
+            # classify first on key and row hash alone (warehouse/changed_keys.py), then UPDATE … FROM the changed rows
+            # and INSERT the new ones: joining the whole night, every column, against the whole table took 65 s and
+            # 1.23 GB at 10M rows (1 % changed); less memory than one INSERT … ON CONFLICT DO UPDATE when many rows
+            # change (bench/merge_memory.py: 484 vs 576 MB, every row of 1M changed)
+            changed_keys(con, entity, "staged", staged)
+            keys_on = " AND ".join(f"c.{k} = s.{k}" for k in pk)
             updated = con.execute(
                 f"""UPDATE {entity.table} t SET {', '.join(updates)}, _run_id = {run}
-                FROM staged s WHERE {on_pk} AND t._row_hash <> s._row_hash"""
+                FROM (SELECT s.* FROM staged s SEMI JOIN (SELECT * FROM changed_keys WHERE existing) c ON {keys_on}) s
+                WHERE {on_pk}"""
             ).fetchone()[0]
             inserted = con.execute(
                 f"""INSERT INTO {entity.table} ({cols}, _source, _run_id, _extracted_at, _row_hash)
                 SELECT {cols}, _source, {run}, _extracted_at, _row_hash FROM staged s
-                WHERE NOT EXISTS (SELECT 1 FROM {entity.table} t WHERE {on_pk})"""
+                SEMI JOIN (SELECT * FROM changed_keys WHERE NOT existing) c ON {keys_on}"""
             ).fetchone()[0]
             entry.loaded = updated + inserted
             entry.unchanged = staged - entry.loaded  # a staged row is changed, new or unchanged: no third join

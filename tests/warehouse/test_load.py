@@ -62,6 +62,18 @@ def test_insert_then_unchanged_then_update(tmp_path):
     assert ledger == [("r1", 3, 2, 1, 0), ("r2", 3, 1, 1, 1)]
 
 
+def test_a_load_in_many_passes_merges_as_one(tmp_path, monkeypatch):
+    import warehouse.changed_keys
+
+    monkeypatch.setattr(warehouse.changed_keys, "ROWS_PER_PASS", 1)  # one pass per row
+    con = connect(tmp_path / "w.duckdb")
+    do_load(con, tmp_path, "r1", [("1", "A", "3"), ("2", "B", "3"), ("3", "C", "3")], {})
+    later = do_load(con, tmp_path, "r2", [("1", "A", "3"), ("2", "B2", "3"), ("4", "D", "3")], {})
+    assert (later.loaded, later.unchanged) == (2, 1)
+    rows = con.execute("SELECT route_id, route_name, _run_id FROM std.transit_route ORDER BY 1").fetchall()
+    assert rows == [("1", "A", "r1"), ("2", "B2", "r2"), ("3", "C", "r1"), ("4", "D", "r2")]
+
+
 def test_a_fixed_row_leaves_quarantine(tmp_path):
     con = connect(tmp_path / "w.duckdb")
     do_load(con, tmp_path, "r1", [("1", "A", "99")], {0: ["unknown-code"]})

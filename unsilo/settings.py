@@ -22,7 +22,7 @@ class Settings:
     timezone: str
     # DuckDB's memory limit for a night's own work (normalize, validation, load): past it DuckDB spills to disk
     # and evicts cached blocks, so a night's peak memory stays flat as sources grow (UNSILO_DUCKDB_MEMORY)
-    duckdb_memory: str = "1GB"
+    duckdb_memory: str = "512MB"
 
     @property
     def landing(self) -> Path:
@@ -67,5 +67,5 @@ def settings() -> Settings:
         warehouse=Path(os.environ.get("UNSILO_WAREHOUSE", home / "warehouse" / "unsilo.duckdb")).resolve(),
         sources_dir=Path(os.environ.get("UNSILO_SOURCES", REPO / "sources")).resolve(),
         timezone=os.environ.get("UNSILO_TIMEZONE", "Asia/Shanghai"),
-        duckdb_memory=os.environ.get("UNSILO_DUCKDB_MEMORY", "1GB"),
+        duckdb_memory=os.environ.get("UNSILO_DUCKDB_MEMORY", "512MB"),
     )

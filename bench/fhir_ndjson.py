@@ -23,7 +23,6 @@ records/s is input records (FHIR resources) per second: N for (a)-(c), the chang
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -31,7 +30,7 @@ import sys
 from pathlib import Path
 
 from bench.night_vs_peers import (
-    NIGHT, PREV, alternate, dlt_python, fresh, generate_exports, measure, print_table, unsilo_env,
+    NIGHT, PREV, alternate, bench_arguments, dlt_python, fresh, generate_exports, measure, print_table, unsilo_env,
 )
 
 BENCH = Path(__file__).resolve().parent
@@ -129,12 +128,7 @@ def summary(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="Patient resources per export")
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--no-dlt", action="store_true", help="skip dlt (no venv of its own is created)")
-    p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "unsilo-bench")
-    args = p.parse_args()
+    args = bench_arguments(__doc__, "Patient resources per export").parse_args()
     rows = []
     for n in args.rows:
         rows += run_size(n, args.repeat, not args.no_dlt, args.work)

@@ -161,13 +161,18 @@ def print_table(rows: list[dict]) -> None:
               f"{r['peak_rss_mb']:>11.0f} | {r['ratio_to_duckdb']:>8.2f} |")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+def bench_arguments(doc: str, rows_help: str | None = None, work: str = "unsilo-bench") -> argparse.ArgumentParser:
+    """The options every benchmark against the peers takes: --rows (sizes), --repeat, --no-dlt, --work."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help=rows_help)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--no-dlt", action="store_true", help="skip dlt (no venv of its own is created)")
-    p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "unsilo-bench")
-    args = p.parse_args()
+    p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / work)
+    return p
+
+
+def main() -> None:
+    args = bench_arguments(__doc__).parse_args()
     rows = []
     for n in args.rows:
         rows += run_size(n, args.repeat, not args.no_dlt, args.work)

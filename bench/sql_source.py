@@ -41,7 +41,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from bench.night_vs_peers import (  # noqa: E402
-    KEY, NIGHT, PREV, PY, alternate, dlt_python, fresh, measure, print_table,
+    KEY, NIGHT, PREV, PY, alternate, bench_arguments, dlt_python, fresh, measure, print_table,
 )
 
 FLOOR = "(a) copy->duckdb (floor)"
@@ -149,15 +149,11 @@ def summary(rows: list[dict]) -> list[str]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--no-dlt", action="store_true", help="skip dlt (no venv of its own is created)")
+    p = bench_arguments(__doc__, work="unsilo-bench-sql")
     p.add_argument("--server", default="host=127.0.0.1 port=5432 user=postgres", help="libpq conninfo, no dbname")
     p.add_argument("--database", default="unsilo_bench_sql", help="created for the run (dropped first if it exists)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     p.add_argument("--floor-via", choices=["fifo", "file", "arrow"], default="fifo")
-    p.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "unsilo-bench-sql")
     args = p.parse_args()
     rows = []
     try:

@@ -69,14 +69,19 @@ def write(table: pa.Table, path: Path) -> None:
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def export_arguments(doc: str, changed: str, what: str) -> argparse.Namespace:
+    """The options of every benchmark export generator: OUT, --rows, --seed, --changed, --only-changed."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", type=Path)
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--changed", type=float, default=None, help="the next night: this fraction of rows changed")
-    p.add_argument("--only-changed", action="store_true", help="with --changed: write only the changed rows")
-    args = p.parse_args()
+    p.add_argument("--changed", type=float, default=None, help=f"the next night: this fraction of {changed}")
+    p.add_argument("--only-changed", action="store_true", help=f"with --changed: write only the changed {what}")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = export_arguments(__doc__, "rows changed", "rows")
     table = export(args.rows, args.seed)
     if args.changed is not None:
         table, mask = changed(table, args.changed, args.seed)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,7 +78,7 @@ def print_stages(result: dict) -> None:
 
 
 def main() -> None:
-    from bench.night_vs_peers import NIGHT, prepare, unsilo_env
+    from bench.night_vs_peers import NIGHT, night_home, prepare, unsilo_env
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=1_000_000)
@@ -88,11 +87,7 @@ def main() -> None:
     args = p.parse_args()
     work = args.work / f"rows_{args.rows}"
     files = prepare(work, args.rows)
-    home = work / f"stages_{args.kind}"
-    shutil.rmtree(home, ignore_errors=True)
-    (home / "drop").mkdir(parents=True)
-    shutil.copytree(files["base"] / "warehouse", home / "warehouse")
-    os.symlink(files[args.kind], home / "drop" / files[args.kind].name)
+    home = night_home(work / f"stages_{args.kind}", files, args.kind)
     result = stages(home, NIGHT, BENCH / "sources" / "bench_employment.yaml", unsilo_env(home))
     print(f"rows {args.rows:,}, {args.kind} night")
     print_stages(result)

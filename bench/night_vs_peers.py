@@ -95,12 +95,17 @@ def generate_exports(generator: str, files: dict[str, Path], rows: int) -> None:
                    check=True)
 
 
-def unsilo_run(work: Path, files: dict, kind: str) -> tuple[float, float, str]:
-    home = work / f"home_{kind}"
+def night_home(home: Path, files: dict, kind: str) -> Path:
+    """A fresh UNSILO_HOME for one night: the previous night's warehouse and the ``kind`` export in its drop."""
     shutil.rmtree(home, ignore_errors=True)
     (home / "drop").mkdir(parents=True)
     shutil.copytree(files["base"] / "warehouse", home / "warehouse")
     os.symlink(files[kind], home / "drop" / files[kind].name)
+    return home
+
+
+def unsilo_run(work: Path, files: dict, kind: str) -> tuple[float, float, str]:
+    home = night_home(work / f"home_{kind}", files, kind)
     return measure([PY, str(BENCH / "contenders" / "unsilo_night.py"), str(home), NIGHT], unsilo_env(home))
 
 

@@ -16,13 +16,13 @@ export with ``_since`` would send them.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from bench.employment_export import export_arguments
 from unsilo.demo import places
 from unsilo.demo.health import (COMMUNITY_EXTENSION, GRID_EXTENSION, MARITAL_DISPLAY, MARITAL_SYSTEM,
                                 RESIDENT_ID_SYSTEM)
@@ -143,13 +143,7 @@ def export(path: Path, rows: int, seed: int = 1, fraction: float | None = None, 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("out", type=Path)
-    p.add_argument("--rows", type=int, default=1_000_000)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--changed", type=float, default=None, help="the next night: this fraction of patients moved")
-    p.add_argument("--only-changed", action="store_true", help="with --changed: write only the changed patients")
-    args = p.parse_args()
+    args = export_arguments(__doc__, "patients moved", "patients")
     export(args.out, args.rows, args.seed, args.changed, args.only_changed)
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bench.employment_export import export
 from standards.gb11643 import normalized_sql, valid_sql
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.run_bench import run_bench
 
 
 def test_generated_ids_are_valid():
@@ -25,15 +21,8 @@ def test_generated_ids_are_valid():
 
 @pytest.mark.timeout(300)
 def test_benchmark_smoke(tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "night_vs_peers.py"), "--rows", "600", "--repeat", "1", "--no-dlt",
-         "--work", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.splitlines()
-    for name in ("(a) duckdb read_csv", "(c) unsilo full night", "(d) unsilo incremental night"):
-        assert any(line.startswith("|") and name in line for line in lines), name
+    lines = run_bench("night_vs_peers.py", 600, tmp_path,
+                      ("(a) duckdb read_csv", "(c) unsilo full night", "(d) unsilo incremental night"))
     full = next(line for line in lines if "(c) unsilo full night" in line and "rep 1/1" in line).split()
     extracted, loaded, quarantined, unchanged = map(int, full[-4:])
     assert extracted == 600 and quarantined == 0

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bench.patient_export import export
 from connectors.fhir_check import fhir_check
 from standards.gb11643 import normalized_sql, valid_sql
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.run_bench import run_bench
 
 
 def test_export_is_deterministic_valid_fhir_with_unique_valid_ids(tmp_path):
@@ -54,16 +50,8 @@ def test_next_night_moves_about_one_percent_to_another_grid(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_benchmark_smoke(tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "fhir_ndjson.py"), "--rows", "300", "--repeat", "1", "--no-dlt",
-         "--work", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.splitlines()
-    for name in ("(a) duckdb read_json", "(a2) duckdb ndjson_objects", "(c) unsilo full night",
-                 "(d) unsilo incremental night"):
-        assert any(line.startswith("|") and name in line for line in lines), name
+    lines = run_bench("fhir_ndjson.py", 300, tmp_path, ("(a) duckdb read_json", "(a2) duckdb ndjson_objects",
+                                                         "(c) unsilo full night", "(d) unsilo incremental night"))
     run = lambda name: next(l for l in lines if name in l and "rep 1/1" in l).split()  # noqa: E731, E741
     assert run("(a) duckdb read_json")[-1] == "300"
     extracted, loaded, quarantined, unchanged = map(int, run("(c) unsilo full night")[-4:])

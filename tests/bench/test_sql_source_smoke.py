@@ -3,9 +3,6 @@ measures are right. Skips without PostgreSQL on a laptop; under CI=true PostgreS
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,8 +10,7 @@ import pytest
 from tests.services import server_database
 
 from bench.employment_table import TABLE, load
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.run_bench import run_bench
 ROWS = 800
 
 
@@ -46,15 +42,9 @@ def test_generated_table_is_typed_and_deterministic():
 def test_sql_benchmark_smoke(tmp_path):
     with server_database("postgresql", "unsilo_test_benchsql") as url:
         database = url.rsplit("/", 1)[1]
-        out = subprocess.run(
-            [sys.executable, str(REPO / "bench" / "sql_source.py"), "--rows", str(ROWS), "--repeat", "1", "--no-dlt",
-             "--database", database, "--work", str(tmp_path)],
-            capture_output=True, text=True, timeout=600, cwd=REPO,
-        )
-    assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.splitlines()
-    for name in ("(a) copy->duckdb (floor)", "(c) unsilo full night", "(d) unsilo incremental night"):
-        assert any(line.startswith("|") and name in line for line in lines), name
+        lines = run_bench("sql_source.py", ROWS, tmp_path,
+                          ("(a) copy->duckdb (floor)", "(c) unsilo full night", "(d) unsilo incremental night"),
+                          "--database", database, timeout=600)
     changed = int(next(line for line in lines if "previous night" in line).split("then ")[1].split()[0])
     assert 0 < changed < ROWS * 0.03  # about 1% of the registrations ended
     assert rows_of(lines, "(a) copy->duckdb") == [ROWS]

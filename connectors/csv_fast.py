@@ -21,8 +21,10 @@ which rejects such rows one by one with their line numbers.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -34,6 +36,27 @@ from connectors.base import ReadAgain, with_source_rows
 from standards.rejects import BLANK_ROW, RAW, REJECT
 
 CHUNK = 1 << 20
+#: Generators of this module not yet finished. One dropped half-way but not yet finalized keeps an Arrow reader
+#: open whose read-ahead threads call back into Python (the counting file); at interpreter exit they then abort the
+#: process ("terminate called without an active exception", "PyGILState_Release"). :func:`_close_open_readers`
+#: closes them (and so their readers) while the interpreter is still whole.
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_readers() -> None:
+    for reading in list(_OPEN):
+        reading.close()
+
+
+def _closed_at_exit(generator_function):
+    def start(*args, **kwargs):
+        reading = generator_function(*args, **kwargs)
+        _OPEN.add(reading)
+        return reading
+
+    start.__doc__, start.__name__ = generator_function.__doc__, generator_function.__name__
+    return start
 
 
 class _Lines:
@@ -148,31 +171,35 @@ def csv_fast(
             lines, plain_breaks = _transcode(open_binary, encoding, text)
             if not plain_breaks:
                 raise _Fallback
-            with open(text.name, "rb") as f:
-                rows = sum(batch.num_rows for batch in _reader(f, dialect, header, batch_rows))
+            with open(text.name, "rb") as f, _reader(f, dialect, header, batch_rows) as reader:
+                rows = sum(batch.num_rows for batch in reader)
             if rows + 1 != lines:
                 raise _Fallback
         except (_Fallback, pa.ArrowInvalid, UnicodeError):
             raise FastPathMiss(name) from None
         line = 2
-        with open(text.name, "rb") as f:
-            for batch in _reader(f, dialect, header, batch_rows):
+        with open(text.name, "rb") as f, _reader(f, dialect, header, batch_rows) as reader:
+            for batch in reader:
                 yield _table(batch, name, dialect, header, decimal, line)
                 line += batch.num_rows
 
 
+@_closed_at_exit
 def _speculative(open_binary, dialect, header: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Arrow's batches of the file as it is, each passed on once the next is parsed and the last once the line
     count fits; raises :class:`_Fallback` or ``ArrowInvalid`` when the file is not plain."""
     with open_binary() as raw:
         f = _Counting(raw)
         pending, rows = None, 0
-        for batch in _reader(f, dialect, header, batch_rows):
-            if f.nul:
-                raise _Fallback("a NUL byte")
-            if pending is not None:
-                yield pending
-            pending, rows = batch, rows + batch.num_rows
+        # closed on every way out (a generator dropped half-way too): Arrow's read-ahead threads are joined here,
+        # not at interpreter exit, where a thread still running aborts the process ("terminate called ...")
+        with _reader(f, dialect, header, batch_rows) as reader:
+            for batch in reader:
+                if f.nul:
+                    raise _Fallback("a NUL byte")
+                if pending is not None:
+                    yield pending
+                pending, rows = batch, rows + batch.num_rows
         lines, plain_breaks = f.lines.result()
         if f.nul or not plain_breaks or rows + 1 != lines:
             raise _Fallback

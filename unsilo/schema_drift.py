@@ -60,11 +60,12 @@ def schema_drift(source: dict, columns: list[str], saved: dict | None) -> list[s
         parts.append(f"new column{'s' if len(new) > 1 else ''} {_names([shown[c] for c in new])}")
     if gone:
         parts.append(f"missing column{'s' if len(gone) > 1 else ''} {', '.join(gone)}")
-    renames = [f"{g} -> {shown[n]}" for g, n in zip(gone, new) if expected.index(g) == got.index(n)]
-    hint = f" (renamed? {', '.join(renames)})" if renames else ""
-    if any(shown[c] != c for c in new):
-        hint += ("; the line read as the header looks like a data row: is the file's header row missing? "
-                 "(its rows are in the landing file for stewards, never in this message)")
+    if len(new) > 1 and all(shown[c] != c for c in new):  # a data row read as the header: no renames
+        hint = ("; the line read as the header looks like a data row: is the file's header row missing, or is it "
+                "in another encoding than the YAML says? (stewards find the file's rows in the landing file)")
+    else:
+        renames = [f"{g} -> {shown[n]}" for g, n in zip(gone, new) if expected.index(g) == got.index(n)]
+        hint = f" (renamed? {', '.join(renames)})" if renames else ""
     fix = "declare the columns it now has in 'columns' and fix the field mapping"
     if new and not gone:
         fix += ", or set 'tolerate_new_columns: true'"
@@ -75,11 +76,9 @@ def schema_drift(source: dict, columns: list[str], saved: dict | None) -> list[s
 
 
 def _names(shown: list[str]) -> str:
-    """``a, b, columns 3, 4, 5 (header hidden: looks like data)``: hidden names told once, by position."""
+    """``a, b, at positions 3, 4, 5 (header hidden: looks like data)``: hidden names told once, by position."""
     plain = [s for s in shown if not s.endswith(HIDDEN_NOTE)]
     hidden = [s.split()[1] for s in shown if s.endswith(HIDDEN_NOTE)]
-    if len(hidden) > 1:
-        plain.append(f"columns {', '.join(hidden)} {HIDDEN_NOTE}")
-    elif hidden:
-        plain.append(f"column {hidden[0]} {HIDDEN_NOTE}")
+    if hidden:
+        plain.append(f"at position{'s' if len(hidden) > 1 else ''} {', '.join(hidden)} {HIDDEN_NOTE}")
     return ", ".join(plain)

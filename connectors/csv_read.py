@@ -24,7 +24,7 @@ from connectors.base import SOURCE_ROW
 from connectors.csv_dialect import csv_dialect
 from connectors.csv_fast import FastPathMiss, csv_fast
 from connectors.encoding import SAMPLE, encoding
-from standards.redact import scrub
+from standards.redact import looks_like_data, scrub
 from standards.rejects import (
     BLANK_LINE, BLANK_ROW, COMMENT_LINE, FOOTER_ROW, RAGGED_ROW, RAW, REJECT, UNPARSEABLE_ROW,
 )
@@ -81,7 +81,8 @@ def normalized_header(names: list[str], notes: list[str]) -> list[str]:
             while new in out:
                 seen[name] += 1
                 new = f"{name}_{seen[name]}"
-            notes.append(f"header {i} repeats header {out.index(name) + 1}: named {new}")
+            notes.append(f"header {i} repeats {name!r}: named {new}" if not looks_like_data(name) else
+                         f"header {i} repeats header {out.index(name) + 1} (header hidden: looks like data)")
             name = new
         out.append(name)
     return out

@@ -179,16 +179,28 @@ def message_of(exc: BaseException, known: Iterable[str] = ()) -> str:
     packages, which name sources, files, rows and columns only) as they are, any other exception scrubbed."""
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if own_error(exc):
-        return first
+        return own_text(first, known)
     return scrub(first, known)
 
 
+# a Python list of names in one of unsilo's own messages: ``['登记编号', '身份证号']``
+NAME_LIST = re.compile(r"\[(?:'[^'\\\n]*'(?:, )?)+\]")
+
+
+def own_text(text: str, known: Iterable[str] = ()) -> str:
+    """One of unsilo's own messages, whose lists of column names (``{columns}`` of a header read from a file) are
+    shown as :func:`shown_header` shows a header line."""
+    import ast
+
+    return NAME_LIST.sub(lambda m: "[" + ", ".join(shown_header(ast.literal_eval(m.group(0)), known)) + "]", text)
+
+
 def redacted(exc: BaseException, known: Iterable[str] = ()) -> BaseException:
-    """``exc`` to raise on: the same object (so callers catching its type still do) with its text scrubbed when it
-    is not unsilo's own; ``raise redacted(exc) from None`` also drops the chained exceptions, whose texts a
-    traceback in a log would print."""
-    if not own_error(exc):
-        text = scrub(str(exc), known)
+    """``exc`` to raise on: the same object (so callers catching its type still do), a library's text scrubbed
+    and the name lists of unsilo's own shown as headers; ``raise redacted(exc) from None`` also drops the chained
+    exceptions, whose texts a traceback in a log would print."""
+    text = own_text(str(exc), known) if own_error(exc) else scrub(str(exc), known)
+    if text != str(exc):
         try:
             exc.args = (text,)
         except (AttributeError, TypeError):

@@ -269,3 +269,19 @@ def test_scrub_keeps_paths_and_columns_and_hides_values():
     assert "张伟" not in text and "13800138000" not in text and "10:30" not in text
     assert scrub("'utf-8' codec can't decode byte 0xd5 in position 3") == \
         "'utf-8' codec can't decode byte 0xd5 in position 3"
+
+
+def test_own_errors_show_their_lists_of_names_as_headers_and_library_errors_are_scrubbed_in_place():
+    from connectors.base import SourceError
+    from standards.redact import message_of, redacted
+
+    own = SourceError("source s: columns changed within the interval: ['a', 'b'] then ['110105199001011234', '张伟']")
+    assert message_of(own) == str(redacted(own)) == ("source s: columns changed within the interval: [a, b] then "
+                                                     "[column 1 (header hidden: looks like data), "
+                                                     "column 2 (header hidden: looks like data)]")
+    try:
+        duckdb.sql("SELECT CAST('1990-13-45' AS DATE)").fetchall()
+    except duckdb.ConversionException as exc:
+        library = redacted(exc)
+    assert isinstance(library, duckdb.ConversionException) and "1990-13-45" not in str(library)
+    assert library.__cause__ is None and library.__suppress_context__

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import ReadAgain, with_source_rows
+from standards.redact import scrub
 from standards.rejects import BLANK_ROW, RAW, REJECT
 
 CHUNK = 1 << 20
@@ -163,7 +164,7 @@ def csv_fast(
             return
         except (_Fallback, pa.ArrowInvalid) as exc:
             if given:
-                raise ReadAgain(f"{name}: not a plain CSV after line {given + 1} ({str(exc) or 'its line count does not fit'}); "
+                raise ReadAgain(f"{name}: not a plain CSV after line {given + 1} ({scrub(exc) or 'its line count does not fit'}); "
                                 f"read again the careful way") from None
     # other encodings, UTF-8 with NULs or invalid bytes (Arrow refuses them): a UTF-8 copy with U+FFFD for those
     with tempfile.NamedTemporaryFile(suffix=".csv") as text:

@@ -24,6 +24,7 @@ from connectors.base import SOURCE_ROW
 from connectors.csv_dialect import csv_dialect
 from connectors.csv_fast import FastPathMiss, csv_fast
 from connectors.encoding import SAMPLE, encoding
+from standards.redact import looks_like_data, scrub
 from standards.rejects import (
     BLANK_LINE, BLANK_ROW, COMMENT_LINE, FOOTER_ROW, RAGGED_ROW, RAW, REJECT, UNPARSEABLE_ROW,
 )
@@ -80,7 +81,8 @@ def normalized_header(names: list[str], notes: list[str]) -> list[str]:
             while new in out:
                 seen[name] += 1
                 new = f"{name}_{seen[name]}"
-            notes.append(f"header {i} repeats {name!r}: named {new}")
+            notes.append(f"header {i} repeats {name!r}: named {new}" if not looks_like_data(name) else
+                         f"header {i} repeats header {out.index(name) + 1} (header hidden: looks like data)")
             name = new
         out.append(name)
     return out
@@ -95,7 +97,7 @@ def _records(reader, report: CsvReport) -> Iterator[tuple[int, list[str] | None]
         except StopIteration:
             return
         except csv.Error as exc:
-            report.notes.append(f"line {first}: {exc}")
+            report.notes.append(f"line {first}: {scrub(exc)}")
             fields = None
         yield first, fields
 
@@ -178,7 +180,7 @@ def _rows(records, name, layout: CsvLayout, batch_rows: int, report: CsvReport, 
         skip = int(layout.skip_rows)
     for _ in range(skip):
         line, fields = next(records, (0, None))
-        report.notes.append(f"line {line}: preamble before the header skipped: {delimiter.join(fields or [])[:80]!r}")
+        report.notes.append(f"line {line}: preamble before the header skipped ({len(fields or [])} field(s))")
     header_fields: list[str] = []
     if layout.header:
         parts = []

@@ -33,6 +33,7 @@ import tenacity
 
 from connectors.base import SOURCE_ROW, Connector, SourceError
 from connectors.fhir_check import fhir_check
+from standards.redact import scrub
 from standards.rejects import REJECT
 
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
@@ -63,8 +64,9 @@ def _retry_after(value: str | None) -> float | None:
 
 def _diagnostics(outcome: dict) -> str:
     issues = outcome.get("issue") or []
-    return "; ".join(
-        f"{i.get('severity', '?')} {i.get('code', '?')}: {i.get('diagnostics') or (i.get('details') or {}).get('text', '')}"
+    return "; ".join(  # a server's diagnostics may quote the resource it refused: scrubbed
+        f"{i.get('severity', '?')} {i.get('code', '?')}: "
+        f"{scrub(i.get('diagnostics') or (i.get('details') or {}).get('text', ''))}"
         for i in issues if isinstance(i, dict)
     )
 
@@ -168,7 +170,7 @@ class FhirRest(Connector):
             try:
                 response = client.get(url)
             except httpx.TransportError as exc:
-                raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
+                raise _Retryable(f"{type(exc).__name__}: {scrub(exc)}") from exc
             if response.status_code in RETRY_STATUSES:
                 raise _Retryable(f"HTTP {response.status_code}", _retry_after(response.headers.get("Retry-After")))
             return response
@@ -190,7 +192,7 @@ class FhirRest(Connector):
             doc = None
         if response.status_code != 200:
             detail = _diagnostics(doc) if isinstance(doc, dict) and doc.get("resourceType") == "OperationOutcome" \
-                else response.text[:200]
+                else scrub(response.text[:200])
             raise SourceError(f"source {self.source_id}: FHIR server GET {url} answered HTTP {response.status_code}: "
                               f"{detail}; check base_url, resource_type and credentials")
         if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":

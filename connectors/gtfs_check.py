@@ -18,7 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.base import SOURCE_ROW
 from connectors.csv_read import CsvLayout, CsvReport, csv_read
+from standards.redact import shown_header
 
 MISSING_REQUIRED_FILE = "missing-required-file"
 EMPTY_FILE = "empty-file"
@@ -54,7 +56,7 @@ REFERENCES = (
     ("trips.txt", "route_id", (("routes.txt", "route_id"),)),
     ("trips.txt", "service_id", (("calendar.txt", "service_id"), ("calendar_dates.txt", "service_id"))),
 )
-SHOWN = 3  # offending values named in a message
+SHOWN = 3  # offending rows named in a message (by file and line: never their values)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def gtfs_check(path: Path) -> FeedCheck:
             check.problems.append(FeedProblem(
                 MISSING_REQUIRED_COLUMN, name,
                 f"{name} lacks the required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(its header: {', '.join(report.columns)})"))
+                f"(its header: {', '.join(shown_header(report.columns, required))})"))
     for name, column, targets in REFERENCES:
         if name not in tables or any(t not in tables and t in members for t, _ in targets):
             continue
@@ -135,9 +137,11 @@ def gtfs_check(path: Path) -> FeedCheck:
         broken = pc.filter(used, pc.invert(pc.is_in(used, value_set=known))).to_pylist()
         if broken:
             target = " or ".join(t for t, _ in targets)
-            shown = ", ".join(sorted(broken)[:SHOWN]) + (" ..." if len(broken) > SHOWN else "")
+            values = tables[name].column(column)
+            rows = tables[name].filter(pc.and_(pc.not_equal(values, ""), pc.invert(pc.is_in(values, value_set=known))))
             check.problems.append(FeedProblem(
-                BROKEN_REFERENCE, name, f"{name} {column} names {len(broken)} value(s) not in {target}: {shown}"))
+                BROKEN_REFERENCE, name,
+                f"{name} {column} names {len(broken)} value(s) not in {target}: {_rows(rows)}"))
     for name, columns in (("calendar.txt", ("start_date", "end_date")), ("calendar_dates.txt", ("date",))):
         table = tables.get(name)
         if table is None or any(c not in table.column_names for c in columns):
@@ -145,15 +149,21 @@ def gtfs_check(path: Path) -> FeedCheck:
         for c in columns:
             values = table.column(c)
             parsed = pc.strptime(values, format="%Y%m%d", unit="s", error_is_null=True)
-            bad = pc.filter(values, pc.and_(pc.is_null(parsed), pc.is_valid(values))).to_pylist()
-            bad += pc.filter(values, pc.invert(pc.match_substring_regex(values, r"^\d{8}$"))).to_pylist()
-            if bad:
+            bad = pc.or_(pc.and_(pc.is_null(parsed), pc.is_valid(values)),
+                         pc.invert(pc.match_substring_regex(values, r"^\d{8}$")))
+            if pc.any(bad).as_py():
                 check.problems.append(FeedProblem(BAD_DATE, name, f"{name} {c} is not a date YYYYMMDD: "
-                                                  + ", ".join(sorted(set(bad))[:SHOWN])))
+                                                  + _rows(table.filter(pc.fill_null(bad, False)))))
         if len(columns) == 2:
             start, end = table.column("start_date"), table.column("end_date")
-            before = pc.filter(table.column("service_id"), pc.fill_null(pc.less(end, start), False)).to_pylist()
-            if before:
-                check.problems.append(FeedProblem(BAD_DATE, name, "calendar.txt end_date before start_date for "
-                                                  + ", ".join(before[:SHOWN])))
+            before = table.filter(pc.fill_null(pc.less(end, start), False))
+            if before.num_rows:
+                check.problems.append(FeedProblem(BAD_DATE, name, "calendar.txt end_date before start_date: "
+                                                  + _rows(before)))
     return check
+
+
+def _rows(table: pa.Table) -> str:
+    """``rows stop_times.txt:5, stop_times.txt:9 ...``: where the offending rows are, never what they hold."""
+    lines = table.column(SOURCE_ROW).to_pylist()
+    return f"row{'s' if len(lines) > 1 else ''} " + ", ".join(lines[:SHOWN]) + (" ..." if len(lines) > SHOWN else "")

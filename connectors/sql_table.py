@@ -26,6 +26,7 @@ from sqlalchemy.dialects import sqlite
 
 from connectors import postgres_copy
 from connectors.base import Connector, SourceError, as_strings
+from standards.redact import scrub
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # SQLite compares timestamps as text: bind the bounds as 'YYYY-MM-DD HH:MM:SS' (SQLAlchemy's default appends
@@ -104,7 +105,7 @@ class SqlTable(Connector):
         try:
             engine = sa.create_engine(url)
         except Exception as exc:  # noqa: BLE001 - turned into a source error a steward can act on
-            raise SourceError(f"source {self.source_id}: cannot use database URL: {exc}") from None
+            raise SourceError(f"source {self.source_id}: cannot use database URL: {scrub(exc)}") from None
         try:
             with engine.connect() as conn:
                 batches = None
@@ -122,11 +123,11 @@ class SqlTable(Connector):
                     yield batch.append_column("_source_row", ids)
         except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
             raise SourceError(
-                f"source {self.source_id}: reading table {table!r} failed: {str(exc).splitlines()[0]}"
+                f"source {self.source_id}: reading table {table!r} failed: {scrub(str(exc).splitlines()[0])}"
             ) from None
         except pa.ArrowInvalid as exc:
             raise SourceError(
-                f"source {self.source_id}: table {table!r} holds a value that cannot be read: {exc}"
+                f"source {self.source_id}: table {table!r} holds a value that cannot be read: {scrub(exc)} (the rows are in the department's table, never in this message)"
             ) from None
         finally:
             engine.dispose()

@@ -17,6 +17,7 @@ import pandas as pd
 from quality.gx_import import gx
 from quality.suite import expectation_suite
 from standards.entity import Entity
+from standards.redact import scrub
 
 RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 0}
 
@@ -55,12 +56,15 @@ def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordina
         if r.exception_info and r.exception_info.get("raised_exception"):
             raise RuntimeError(
                 f"validating {entity.name}: expectation {r.expectation_config.type} on "
-                f"{r.expectation_config.kwargs.get('column')} raised: {r.exception_info.get('exception_message')}"
+                f"{r.expectation_config.kwargs.get('column')} raised: {scrub(r.exception_info.get('exception_message'))}"
             )
         if severity != "quarantine":
             if not r.success:
                 observed = r.result.get("observed_value")
-                what = f"{count} rows" if count else f"observed {observed}"
+                # a row count is told; an observed value of the data (a column's newest date) is not
+                shown = observed if isinstance(observed, (int, float)) and not isinstance(observed, bool) else None
+                what = f"{count} rows" if count else f"observed {shown}" if shown is not None else \
+                    "observed value out of range (value not shown)"
                 verdict.notes.append((severity, f"{rule}{' on ' + fld if fld else ''}: {what} "
                                                 f"({_expected(r.expectation_config.kwargs)})"))
         else:

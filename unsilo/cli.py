@@ -95,6 +95,7 @@ def night(
     department: Optional[str] = typer.Option(None, help="Only this department's sources."),
 ):
     """Run every source (of one department) for one night in this process, without Airflow."""
+    from standards.redact import message_of
     from unsilo.catalog import sources
     from unsilo.night import rebuild_marts, run_source
     from unsilo.settings import settings
@@ -106,7 +107,7 @@ def night(
         try:
             entries.append(run_source(src, interval, cfg))
         except Exception as exc:  # one failing source never stops the others
-            failed.append(f"{src['id']}: {exc}")
+            failed.append(f"{src['id']}: {message_of(exc)}")
     rebuild_marts(cfg)
     _print_entries(entries)
     if failed:
@@ -225,6 +226,9 @@ def run() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        err.print(f"[red]error:[/red] {first}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        from standards.redact import message_of
+
+        err.print(f"[red]error:[/red] {escape(message_of(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

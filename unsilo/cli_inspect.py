@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from standards.redact import message_of
 from unsilo.cli import app, console, err
 
 
@@ -24,7 +25,7 @@ def inspect(
     try:
         report = inspect_path(path, kind)
     except InspectError as exc:
-        err.print(f"error: {path}: {exc}", highlight=False, soft_wrap=True, markup=False)
+        err.print(f"error: {path}: {message_of(exc)}", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

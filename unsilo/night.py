@@ -3,7 +3,8 @@
 Each step reads the files the step before it left under the data root and hands on a small dict of paths and
 counts (the "handoff": what Airflow carries in XCom between tasks, never data). ``run_source`` runs the three steps
 in one process for the CLI and the demo; ``unsilo.night_tasks`` runs them as separate Airflow tasks. A step that
-fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged.
+fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged. The ledger row
+names the step and what failed, never a value read from the source (:func:`standards.redact.message_of`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import uuid
 from pathlib import Path
 
 from standards.entity import entity
+from standards.redact import message_of, redacted
 from unsilo.extract import Landed, extract
 from unsilo.interval import Interval
 from unsilo.normalize import normalize
-from unsilo.schema_drift import schema_drift
+from unsilo.schema_drift import mapped_columns, schema_drift
 from unsilo.settings import Settings
 from unsilo.severity import stop_or_warn
 from unsilo.validate import import_validator_in_background, validate
@@ -52,11 +54,22 @@ def _entry(source: dict, handoff: dict) -> LedgerEntry:
 def record_failure(source: dict, handoff: dict, settings: Settings, step: str, exc: BaseException) -> LedgerEntry:
     """A ``failed`` ledger row for one attempt of one step (a retry that succeeds adds its own row)."""
     entry = _entry(source, handoff)
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    entry.status, entry.message, entry.finished_at = "failed", f"{step}: {first}", _now()
+    entry.status, entry.message, entry.finished_at = "failed", f"{step}: {failure_message(source, exc)}", _now()
     with connect(settings.warehouse) as con:
         write_ledger(con, entry)
     return entry
+
+
+def failure_message(source: dict, exc: BaseException) -> str:
+    """The first line of ``exc`` as the ledger, logs and console may show it: a library's text (DuckDB's
+    ``Could not convert string '...'``, pyarrow's parse errors quoting the row) scrubbed of anything that may be a
+    value; the source's own column names are kept."""
+    return message_of(exc, source_columns(source))
+
+
+def source_columns(source: dict) -> set[str]:
+    """The raw column names the source's YAML declares or maps: names a message may always show."""
+    return mapped_columns(source) | {str(c) for c in source.get("columns") or []}
 
 
 def extract_step(source: dict, interval: Interval, settings: Settings, run_id: str | None = None,
@@ -74,7 +87,7 @@ def extract_step(source: dict, interval: Interval, settings: Settings, run_id: s
             schema_drift(source, landed.columns, landed.saved)
     except Exception as exc:
         record_failure(source, handoff, settings, "extract", exc)
-        raise
+        raise redacted(exc, source_columns(source)) from None
     return handoff
 
 
@@ -99,7 +112,7 @@ def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
         expectations.write_text(json.dumps(validated.expectations), encoding="utf-8")
     except Exception as exc:
         record_failure(source, handoff, settings, "normalize_validate", exc)
-        raise
+        raise redacted(exc, source_columns(source)) from None
     return {
         **handoff, "normalized": str(normalized.path), "verdicts": str(validated.path),
         "failed_rows": validated.failed_rows, "expectations": str(expectations), "warnings": validated.warnings,
@@ -124,7 +137,7 @@ def load_step(source: dict, handoff: dict, settings: Settings) -> LedgerEntry:
                      memory_limit=settings.duckdb_memory)
     except Exception as exc:
         record_failure(source, handoff, settings, "load", exc)
-        raise
+        raise redacted(exc, source_columns(source)) from None
     return entry
 
 

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from standards.entity import entity
+from standards.redact import message_of
 from standards.transform import quote_literal
 from unsilo.extract import Landed, landing_path
 from unsilo.interval import Interval
@@ -64,7 +65,7 @@ def replay(source: dict, settings: Settings) -> list[LedgerEntry]:
                 load(con, ent, entry, landing, landed.columns, normalized.path, validated.path, validated.expectations)
         except Exception as exc:
             entry.status = "failed"
-            entry.message = "replay: " + (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            entry.message = "replay: " + message_of(exc)
             entry.loaded = entry.quarantined = entry.unchanged = 0
             entry.finished_at = dt.datetime.now(dt.timezone.utc)
             with connect(settings.warehouse) as con:

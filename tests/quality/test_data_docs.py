@@ -43,5 +43,17 @@ def test_data_docs_show_the_suite_and_the_failing_expectation(tmp_path):
     assert "Failed" in index  # the validation result is listed as failed
     page, = (sites / "run2" / "validations").rglob("*.html")
     result = dom(chromium, page, tmp_path / "profile")
-    assert "status_code" in result and "XQ9" in result  # the failing expectation and its unexpected value
+    assert "status_code" in result and "XQ9" not in result  # the failing expectation, never its unexpected value
     assert "undecodable-bytes" in result or "_ok_encoding" in result  # passing ones are listed too
+
+
+def test_data_docs_carry_counts_never_values(tmp_path):
+    """GX renders the unexpected values of a failing expectation; the site is built from results stripped of them."""
+    df = pd.DataFrame([OK_TENANCY, {**OK_TENANCY, "tenancy_id": "T2", "status_code": "XQ9"}])
+    df["_ordinal"] = [0, 1]
+    df.to_parquet(tmp_path / "t.parquet")
+    verdict = validate_in_duckdb(entity("tenancy"), tmp_path / "t.parquet", tmp_path, docs_dir=tmp_path / "q")
+    assert verdict.failures == {1: [("unknown-code", "status_code")]}  # the verdicts still know the row
+    pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "q").rglob("*.html")]
+    assert any("status_code" in p for p in pages)
+    assert not any("XQ9" in p for p in pages)

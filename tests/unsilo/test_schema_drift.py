@@ -70,3 +70,27 @@ def test_declared_columns_are_the_reference(steward):
     with pytest.raises(SchemaDriftError, match="missing column lon"):
         steward("stop_id,stop_name,lat", columns=["stop_id", "stop_name", "lat", "lon"])
     assert steward(HEADER + ",zone", columns=["stop_id", "stop_name", "lat", "lon", "zone"]).status == "success"
+
+
+def test_a_drop_without_its_header_row_is_told_by_positions_never_by_values(steward, tmp_path):
+    """The first data row read as the header: the message names positions, not the ID numbers and names in it."""
+    assert steward(HEADER).status == "success"
+    row = "110105199001011234,张伟,2019-03-17,13800138000"
+    with pytest.raises(SchemaDriftError) as err:
+        steward(row)
+    message = str(err.value)
+    assert "new columns at positions 1, 2, 3, 4 (header hidden: looks like data)" in message
+    assert "missing columns stop_id, stop_name, lat, lon" in message and "header row missing" in message
+    assert "renamed?" not in message
+    with duckdb.connect(str(tmp_path / "warehouse" / "unsilo.duckdb"), read_only=True) as con:
+        ledger = " ".join(m for (m,) in con.execute("SELECT message FROM meta.ledger WHERE message IS NOT NULL").fetchall())
+    for value in row.split(","):
+        assert value not in message and value not in ledger
+
+
+def test_a_new_column_named_like_data_is_told_by_position(steward):
+    assert steward(HEADER).status == "success"
+    with pytest.raises(SchemaDriftError) as err:
+        steward(HEADER + ",13800138000")
+    assert "new column at position 5 (header hidden: looks like data)" in str(err.value)
+    assert "13800138000" not in str(err.value)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from connectors import postgres_copy
-from connectors.base import Connector, SourceError, as_strings
+from connectors.base import Connector, Option, SourceError, as_strings
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # SQLite compares timestamps as text: bind the bounds as 'YYYY-MM-DD HH:MM:SS' (SQLAlchemy's default appends
@@ -53,6 +53,18 @@ class SqlTable(Connector):
     """Options: ``url`` (SQLAlchemy URL), ``table``, ``key`` (primary key column), ``cursor`` (timestamp column)."""
 
     kind = "sql_table"
+    OPTIONS = Connector.OPTIONS + (
+        Option("url", ("string",), "SQLAlchemy URL (sqlite:///..., postgresql+psycopg://..., mysql+pymysql://...)",
+               required=True, path="sqlite_url"),
+        Option("url_env", ("string",), "an environment variable that holds the URL (wins over url)"),
+        Option("conn_id", ("string",), "an Airflow Connection whose URL a task puts in url_env"),
+        Option("table", ("string",), "a plain identifier", required=True),
+        Option("key", ("string",), "primary key column (source_row is <table>:<key>)", required=True),
+        Option("cursor", ("string",), "a timestamp (or number) column", required=True),
+        Option("incremental", ("boolean",), "read from the last committed cursor minus lookback", False),
+        Option("lookback", ("number",), "seconds (number cursor: units) re-read before the saved cursor", 3600),
+        Option("copy", ("boolean",), "PostgreSQL: read with COPY ... TO STDOUT parsed by Arrow", True),
+    )
 
     state: dict | None = None
 

@@ -98,7 +98,7 @@ def outside_roots(what: str, path: str | os.PathLike, roots: list[str], departme
 def _confined_files(files: Callable) -> Callable:
     @functools.wraps(files)
     def confined(self, start: dt.date, end: dt.date) -> list:
-        return [self.confined(p, "it") for p in files(self, start, end)]
+        return [self.confined(p, f"the {self.kind} connector") for p in files(self, start, end)]
 
     return confined
 

@@ -90,7 +90,8 @@ def _parse(sql: str) -> dict:
     tokens = duckdb.tokenize(sql)
     if any(str(kind).endswith("comment") for _, kind in tokens):
         raise SqlExpressionError("it holds a comment (-- or /* */); write the expression without one")
-    if any(sql[pos] == ";" for pos, kind in tokens if not str(kind).endswith(("string_const", "identifier"))):
+    raw = sql.encode("utf-8")  # token positions are byte offsets
+    if any(raw[pos:pos + 1] == b";" for pos, kind in tokens if not str(kind).endswith(("string_const", "identifier"))):
         raise SqlExpressionError("it holds ';' (one expression only, never a second statement)")
     with duckdb.connect() as con:
         (text,) = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()

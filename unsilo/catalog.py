@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from unsilo.department_roots import department_roots
 from unsilo.settings import Settings
 from unsilo.source_check import DEPARTMENTS, check_file, nearest, resolved_options
 
@@ -25,6 +26,7 @@ def load_source(path: Path, settings: Settings) -> dict:
         raise CatalogError(f"{problems[0]}{more}\n" + "\n".join(str(p) for p in problems[1:]))
     source["connector"] = resolved_options(source["connector"], settings.home)
     source["path"] = str(path)
+    source["_roots"] = department_roots(source["department"], settings.home)  # the connector checks each read too
     return source
 
 

@@ -15,16 +15,12 @@ def saved_state(source: dict, settings: Settings) -> dict | None:
         return read_state(con, source["id"])
 
 
-def source_options(source: dict, saved: dict | None, full_refresh: bool = False, settings: Settings | None = None
-                   ) -> dict:
-    """The connector's options; with the source's department, its roots (``_roots``), which the connector checks
-    every path it reads against (connectors/base.py), after the catalog's check of the YAML."""
+def source_options(source: dict, saved: dict | None, full_refresh: bool = False) -> dict:
+    """The connector's options; for a source the catalog loaded, its department's roots (``_roots``), which the
+    connector checks every path it reads against (connectors/base.py), after the catalog's check of the YAML."""
     options = {k: v for k, v in source["connector"].items() if not str(k).startswith("_")}
-    if source.get("department"):
-        from unsilo.department_roots import department_roots
-        from unsilo.settings import settings as current
-
-        options["_roots"] = department_roots(source["department"], (settings or current()).home)
+    if source.get("_roots") is not None:
+        options["_roots"] = list(source["_roots"])
         options["_department"] = source["department"]
     if options.get("incremental"):
         if full_refresh:

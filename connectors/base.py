@@ -53,6 +53,7 @@ class Option:
     path: str = ""
     enum: tuple = ()
     items: str = ""  # the JSON type of an array's items
+    pattern: str = ""  # a regular expression a string value must match
 
     def schema(self) -> dict:
         out: dict = {"description": self.doc}
@@ -61,6 +62,8 @@ class Option:
             out["enum"] = list(self.enum)
         if self.items:
             out["items"] = {"type": self.items}
+        if self.pattern:
+            out["pattern"] = self.pattern
         if self.default is not None:
             out["default"] = self.default
         return out

@@ -170,7 +170,7 @@ def _option(name: str, prop: dict, required: bool) -> Option:
     types = prop.get("type", "string")
     return Option(name, tuple(types) if isinstance(types, list) else (types,), prop.get("description", ""),
                   prop.get("default"), required, prop.get("x-unsilo-path", ""), tuple(prop.get("enum", ())),
-                  (prop.get("items") or {}).get("type", ""))
+                  (prop.get("items") or {}).get("type", ""), prop.get("pattern", ""))
 
 
 @cache
@@ -281,6 +281,9 @@ class _Checker:
         if opt.enum and got == "string" and self.value(node) not in opt.enum:
             self.add(node, path, f"{self.value(node)!r} is not one of {', '.join(opt.enum)}"
                                  f"{nearest(self.value(node), opt.enum)}")
+            return False
+        if opt.pattern and got == "string" and not re.match(opt.pattern, str(self.value(node))):
+            self.add(node, path, f"{self.value(node)!r} does not match {opt.pattern} (a plain SQL identifier)")
             return False
         if got == "array" and opt.items:
             for item in node.value:
@@ -440,7 +443,13 @@ def checked(text: str, file: str, settings: Settings) -> tuple[list[Problem], di
     if "fields" in top:
         _fields(c, *top["fields"], ent)
     if "quality" in top:
-        c.mapping(top["quality"][1], "quality", {o.name: o for o in QUALITY}, "a source's quality overrides")
+        checks = c.mapping(top["quality"][1], "quality", {o.name: o for o in QUALITY}, "a source's quality overrides")
+        fresh = checks.get("freshness", (None, None))[1]
+        if ent is not None and isinstance(fresh, yaml.MappingNode):
+            for k, v in fresh.value:
+                if c.value(k) == "field" and c.value(v) not in [f.name for f in ent.fields]:
+                    c.add(v, "quality.freshness.field", f"entity {ent.name} has no field {c.value(v)!r}"
+                                                        f"{nearest(c.value(v), [f.name for f in ent.fields])}")
 
     if department is not None and kind is not None:
         _confinement(c, department, kind, options, option_nodes, settings)

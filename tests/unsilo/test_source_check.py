@@ -95,6 +95,10 @@ def test_a_misspelled_key_names_file_line_and_the_nearest_key(cfg, old, new, lin
      "'househld' is not one of person, household, address (did you mean 'household'?)"),
     ("  tenancy_id: tenancy_id\n", "  tenancy_id: {from: tenancy_id, value: x}\n", 15, "fields.tenancy_id",
      "needs exactly one of from, json, sql, value, not from and value"),
+    ("  table: tenancies", "  table: \"tenancies; DROP TABLE t\"", 9, "connector.table",
+     "does not match ^[A-Za-z_][A-Za-z0-9_]*$"),
+    ("  status_code: status\n", "  status_code: status\nquality: {freshness: {field: started_onn}}\n", 20,
+     "quality.freshness.field", "entity tenancy has no field 'started_onn' (did you mean 'started_on'?)"),
 ])
 def test_wrong_types_and_unknown_names(cfg, old, new, line, key, message):
     assert old in GOOD

@@ -17,8 +17,6 @@ import os
 import re
 from pathlib import Path
 
-from connectors.base import inside, outside_roots  # noqa: F401 - the rule, shared with the read-time check
-
 ENV = "UNSILO_DEPARTMENT_ROOTS"
 DEPARTMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -27,7 +25,8 @@ class DepartmentRootsError(ValueError):
     """``UNSILO_DEPARTMENT_ROOTS`` cannot be read; the message names the entry and the fix."""
 
 
-def _placeholders(value: str, home: Path) -> str:
+def placeholders(value: str, home: Path) -> str:
+    """``{home}`` is UNSILO_HOME; ``{repo}`` this repository (the examples read ``{repo}/../shared/data/real``)."""
     from unsilo.settings import REPO
 
     return value.replace("{home}", str(home)).replace("{repo}", str(REPO))
@@ -44,7 +43,7 @@ def configured_roots(home: Path, env: str | None = None) -> dict[str, list[str]]
         if not sep or not path or not DEPARTMENT_NAME.match(department):
             raise DepartmentRootsError(
                 f"{ENV}: entry {entry!r} is not department=path (a department is lower-case letters, digits and _)")
-        path = _placeholders(path, home)
+        path = placeholders(path, home)
         if not os.path.isabs(path):
             raise DepartmentRootsError(f"{ENV}: the root of {department} must be an absolute path, not {path!r}")
         out.setdefault(department, []).append(os.path.realpath(path))

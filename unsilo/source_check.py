@@ -32,7 +32,9 @@ import yaml
 from connectors.base import Option, inside, outside_roots, sqlite_file
 from standards.entity import entities
 from standards.sql_expression import SqlExpressionError, sql_expression
-from unsilo.department_roots import DEPARTMENT_NAME, DepartmentRootsError, configured_roots, department_roots
+from unsilo.department_roots import (
+    DEPARTMENT_NAME, DepartmentRootsError, configured_roots, department_roots, placeholders,
+)
 from unsilo.settings import REPO, Settings
 
 SCHEMA_PATH = REPO / "sources" / "source.schema.json"
@@ -306,17 +308,10 @@ def _template(value: str) -> str:
     return value.format(date=SAMPLE_DAY)
 
 
-def _resolve(value, home: Path):
-    """``{home}`` is UNSILO_HOME; ``{repo}`` this repository (the examples read ``{repo}/../shared/data/real``)."""
-    if isinstance(value, str):
-        return value.replace("{home}", str(home)).replace("{repo}", str(REPO))
-    return value
-
-
 def resolved_options(options: dict, home: Path) -> dict:
     """The connector options as a run uses them: placeholders filled, ``url`` from ``url_env`` when that is set
     (credentials live in the environment / Airflow Connections, never in YAML)."""
-    out = {k: _resolve(v, home) for k, v in options.items()}
+    out = {k: placeholders(v, home) if isinstance(v, str) else v for k, v in options.items()}
     env = out.pop("url_env", None)
     if env and os.environ.get(env):
         out["url"] = os.environ[env]
@@ -372,7 +367,7 @@ def _confinement(c: _Checker, department: str, kind: str, options: dict, nodes: 
         paths = [text]
         if wild and opt.path in ("glob", "name"):
             paths = [os.path.dirname(text[:min(wild)]) or "."] + sorted(glob.glob(text))
-        elif opt.path == "feed" and os.path.isdir(text):
+        elif opt.path in ("feed", "glob") and os.path.isdir(text):  # every file the connector would read in it
             paths += [os.path.join(text, e) for e in sorted(os.listdir(text))]
         for p in paths:
             if not inside(p, roots):

@@ -56,7 +56,9 @@ class SqlTable(Connector):
     OPTIONS = Connector.OPTIONS + (
         Option("url", ("string",), "SQLAlchemy URL (sqlite:///..., postgresql+psycopg://..., mysql+pymysql://...)",
                required=True, path="sqlite_url"),
-        Option("url_env", ("string",), "an environment variable that holds the URL (wins over url)"),
+        Option("url_env", ("string",), "an environment variable that holds the URL (wins over url); its name ends "
+               "in _URL, so no other variable (a key, a password) can be read into an error message",
+               pattern=r"^[A-Z][A-Z0-9_]*_URL$"),
         Option("conn_id", ("string",), "an Airflow Connection whose URL a task puts in url_env"),
         Option("table", ("string",), "a plain identifier", required=True, pattern=IDENT.pattern),
         Option("key", ("string",), "primary key column (source_row is <table>:<key>)", required=True,

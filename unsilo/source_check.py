@@ -285,7 +285,7 @@ class _Checker:
                                  f"{nearest(self.value(node), opt.enum)}")
             return False
         if opt.pattern and got == "string" and not re.match(opt.pattern, str(self.value(node))):
-            self.add(node, path, f"{self.value(node)!r} does not match {opt.pattern} (a plain SQL identifier)")
+            self.add(node, path, f"{self.value(node)!r} does not match {opt.pattern}")
             return False
         if got == "array" and opt.items:
             for item in node.value:

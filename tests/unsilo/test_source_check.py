@@ -97,6 +97,8 @@ def test_a_misspelled_key_names_file_line_and_the_nearest_key(cfg, old, new, lin
      "needs exactly one of from, json, sql, value, not from and value"),
     ("  table: tenancies", "  table: \"tenancies; DROP TABLE t\"", 9, "connector.table",
      "does not match ^[A-Za-z_][A-Za-z0-9_]*$"),
+    ("  table: tenancies", "  url_env: UNSILO_PSEUDONYM_KEY\n  table: tenancies", 9, "connector.url_env",
+     "does not match ^[A-Z][A-Z0-9_]*_URL$"),
     ("  status_code: status\n", "  status_code: status\nquality: {freshness: {field: started_onn}}\n", 20,
      "quality.freshness.field", "entity tenancy has no field 'started_onn' (did you mean 'started_on'?)"),
 ])

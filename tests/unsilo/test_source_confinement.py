@@ -253,3 +253,38 @@ def test_configured_roots(home, monkeypatch):
     assert "connector.folder" in refused(home, text)
     monkeypatch.setenv("UNSILO_DEPARTMENT_ROOTS", f"transport={elsewhere}")
     assert load_source(write(home, text), settings())["connector"]["folder"] == str(elsewhere)
+
+
+def test_a_bundle_folder_holding_a_symlink_out_is_refused(home):
+    bundles = home / "departments" / "health" / "bundles"
+    bundles.mkdir(parents=True)
+    (bundles / "a.json").write_text('{"resourceType": "Patient", "id": "p1"}', encoding="utf-8")
+    (bundles / "b.json").symlink_to("/etc/passwd")
+    text = """\
+id: clinic_patients
+department: health
+entity: person
+connector: {kind: fhir_bundle, path: "{home}/departments/health/bundles"}
+fields:
+  person_key: {json: "$.identifier[0].value", pseudonymize: person}
+  sex_code: {json: "$.gender"}
+  birth_date: {json: "$.birthDate"}
+"""
+    message = refused(home, text)
+    assert "connector.path" in message and "b.json (which resolves to /etc/passwd)" in message
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("csv_drop", {"folder": "/etc", "pattern": "passwd"}),
+    ("gtfs", {"path": "/etc", "file": "passwd"}),
+    ("fhir_bulk", {"path": "/etc/passwd"}),
+    ("fhir_bundle", {"path": "/etc/*"}),
+    ("sql_table", {"url": "sqlite:////etc/x.db", "table": "t", "key": "k", "cursor": "c"}),
+])
+def test_each_connector_checks_what_it_reads_against_the_roots_it_is_handed(tmp_path, kind, options):
+    """Below the catalog: a connector handed its department's roots refuses a path outside them as it reads."""
+    from connectors import connector
+
+    conn = connector("s", kind, {"kind": kind, **options, "_roots": [str(tmp_path)], "_department": "transport"})
+    with pytest.raises(SourceError, match=rf"source s: .*reads /etc.*outside department transport's root \({tmp_path}\)"):
+        list(conn.read(dt.date(2026, 6, 1), dt.date(2026, 6, 2)))

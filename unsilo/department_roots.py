@@ -40,7 +40,7 @@ def configured_roots(home: Path, env: str | None = None) -> dict[str, list[str]]
         if not entry:
             continue
         department, sep, path = (p.strip() for p in entry.partition("="))
-        if not sep or not path or not DEPARTMENT_NAME.match(department):
+        if not sep or not path or not DEPARTMENT_NAME.fullmatch(department):
             raise DepartmentRootsError(
                 f"{ENV}: entry {entry!r} is not department=path (a department is lower-case letters, digits and _)")
         path = placeholders(path, home)

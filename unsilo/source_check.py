@@ -284,7 +284,7 @@ class _Checker:
             self.add(node, path, f"{self.value(node)!r} is not one of {', '.join(opt.enum)}"
                                  f"{nearest(self.value(node), opt.enum)}")
             return False
-        if opt.pattern and got == "string" and not re.match(opt.pattern, str(self.value(node))):
+        if opt.pattern and got == "string" and not re.fullmatch(opt.pattern, str(self.value(node))):
             self.add(node, path, f"{self.value(node)!r} does not match {opt.pattern}")
             return False
         if got == "array" and opt.items:
@@ -341,15 +341,12 @@ def _confinement(c: _Checker, department: str, kind: str, options: dict, nodes: 
         what = f"connector option {name!r}"
         try:
             text = _template(value)
+            text = sqlite_file(text) if opt.path == "sqlite_url" else text
         except ValueError as exc:
             c.add(node, key, str(exc))
+            refused = True
             continue
         if opt.path == "sqlite_url":
-            try:
-                text = sqlite_file(text)
-            except ValueError as exc:
-                c.add(node, key, str(exc))
-                continue
             if text is None:
                 continue
         if opt.path == "name":
@@ -397,7 +394,7 @@ def checked(text: str, file: str, settings: Settings) -> tuple[list[Problem], di
     top = c.mapping(root, "", {o.name: o for o in TOP}, "a source YAML")
 
     source_id = c.string(top, "id")
-    if source_id is not None and not SOURCE_ID.match(source_id):
+    if source_id is not None and not SOURCE_ID.fullmatch(source_id):
         c.add(top["id"][1], "id", f"{source_id!r} is not a safe source id: a lower-case letter, then lower-case "
                                   f"letters, digits or _ (at most 64); it names files and SQL literals")
     department = c.string(top, "department")

@@ -90,6 +90,8 @@ def test_the_root_folder_itself_loads(home):
      "connector.pattern", "without '..' or a leading '/'"),
     ('  kind: csv_drop\n  folder: "{home}/departments/transport/drop"\n  pattern: "{date.__class__}.csv"',
      "connector.pattern", "only {date} or {date:FORMAT} is allowed"),
+    ('  kind: csv_drop\n  folder: "{home}/departments/{date.__class__}"\n  pattern: "x_{date:%Y%m%d}.csv"',
+     "connector.folder", "only {date} or {date:FORMAT} is allowed"),
     ("  kind: gtfs\n  path: /etc\n  file: passwd", "connector.path", "reads /etc,"),
     ('  kind: gtfs\n  path: "{home}/departments/transport/drop"\n  file: ../../../../etc/passwd', "connector.file",
      "without '..'"),
@@ -147,7 +149,7 @@ def test_a_symlink_laid_after_the_check_is_refused_when_read(home):
 
 
 @pytest.mark.parametrize("source_id", ["../../x", "x'; DROP TABLE std.person; --", "Stops", "a/b", "stops\u200b",
-                                       "_x", "x" * 65, "1stops"])
+                                       "_x", "x" * 65, "1stops", "stops\\n", "stops\\u0000"])
 def test_unsafe_ids_are_refused(home, source_id):
     text = stops_yaml('  kind: csv_drop\n  folder: "{home}/departments/transport/drop"\n  pattern: stops.csv',
                       source_id=f'"{source_id}"')

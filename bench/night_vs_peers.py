@@ -63,7 +63,10 @@ def dlt_python() -> str:
 
 
 def unsilo_env(home: Path) -> dict:
-    return dict(os.environ, UNSILO_HOME=str(home), UNSILO_PSEUDONYM_KEY=KEY, GX_ANALYTICS_ENABLED="false")
+    # the drops are symlinks to exports generated beside the homes: the bench allows that folder as the root
+    roots = f"employment={home.parent},health={home.parent}"
+    return dict(os.environ, UNSILO_HOME=str(home), UNSILO_PSEUDONYM_KEY=KEY, GX_ANALYTICS_ENABLED="false",
+                UNSILO_DEPARTMENT_ROOTS=roots)
 
 
 def prepare(work: Path, rows: int) -> dict[str, Path]:

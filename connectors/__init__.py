@@ -28,6 +28,11 @@ def connector_class(kind: str) -> type[Connector]:
     return getattr(importlib.import_module(module), cls)
 
 
+def kind_options(kind: str) -> tuple:
+    """What a source YAML may set for connector ``kind``: the class's declared ``OPTIONS`` (imports its module)."""
+    return connector_class(kind).OPTIONS
+
+
 def connector(source_id: str, kind: str, options: dict) -> Connector:
     if kind not in KINDS:
         raise SourceError(
@@ -45,5 +50,5 @@ def __getattr__(name: str):
 __all__ = [
     "CsvDrop", "FhirBulk", "FhirBundle", "FhirRest", "Gtfs", "SqlTable", "Connector", "ReadAgain", "SourceError", "KINDS",
     "connector", "read_all",
-    "connector_class",
+    "connector_class", "kind_options",
 ]

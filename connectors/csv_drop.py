@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import Connector, ReadAgain, SourceError, days
+from connectors.base import Connector, Option, ReadAgain, SourceError, days
 from connectors.csv_read import CsvLayout, CsvReport, csv_read
 from connectors.encoding import EncodingError, encoding
 
@@ -24,6 +24,24 @@ class CsvDrop(Connector):
     :class:`connectors.csv_read.CsvLayout` (``encoding``, ``delimiter``, ``skip_rows``, ...; docs/sources.md)."""
 
     kind = "csv_drop"
+    OPTIONS = Connector.OPTIONS + (
+        Option("folder", ("string",), "the folder the department drops files in", required=True, path="folder"),
+        Option("pattern", ("string",), "the file name in the folder, with {date:%Y%m%d} for nightly files; a .zip "
+               "holding one CSV is read too", required=True, path="name"),
+        Option("member", ("string",), "the CSV inside a zip with several files (default: the only member)"),
+        Option("encoding", ("string",), "a Python codec name (gb18030, cp1252, utf-16, ...) or auto", "auto"),
+        Option("delimiter", ("string", "null"), "one character (default: sniffed among , ; TAB |)"),
+        Option("quotechar", ("string", "null"), "the quote character (default: sniffed, \")"),
+        Option("header", ("boolean",), "false: no header; columns are column_1, column_2, ...", True),
+        Option("header_rows", ("integer",), "header lines; with 2 each name joins the lines' cells", 1),
+        Option("skip_rows", ("integer", "string"), "lines above the header to skip, or auto", "auto"),
+        Option("footer_rows", ("integer",), "trailing records that are not data (rejected as footer-row)", 0),
+        Option("comment", ("string", "null"), "a line whose first cell starts with it is a comment-line"),
+        Option("decimal_comma", ("boolean", "array"), "true or a list of columns: 1.234,5 becomes 1234.5", False,
+               items="string"),
+        Option("short_rows", ("string",), "pad: a short record gets empty trailing fields", "reject",
+               enum=("reject", "pad")),
+    )
 
     def files(self, start: dt.date, end: dt.date) -> list[Path]:
         folder = Path(self.option("folder"))

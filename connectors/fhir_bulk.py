@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from connectors.base import Connector, SourceError, days, with_source_rows
+from connectors.base import Connector, Option, SourceError, days, with_source_rows
 from connectors.fhir_check import fhir_check
 from connectors.ndjson_lines import ndjson_lines
 from standards.rejects import REJECT
@@ -26,6 +26,10 @@ class FhirBulk(Connector):
     """Options: ``path`` (NDJSON file, may contain ``{date:%Y-%m-%d}``), ``resource_type``."""
 
     kind = "fhir_bulk"
+    OPTIONS = Connector.OPTIONS + (
+        Option("path", ("string",), "the NDJSON file; may contain {date:%Y-%m-%d}", required=True, path="file"),
+        Option("resource_type", ("string",), "lines of another type are rejected as not-fhir (default: any)"),
+    )
 
     def files(self, start: dt.date, end: dt.date) -> list[Path]:
         pattern = self.option("path")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import SOURCE_ROW, Connector, SourceError, days
+from connectors.base import SOURCE_ROW, Connector, Option, SourceError, days
 from standards.rejects import NOT_FHIR, NOT_JSON, RAW, REJECT
 
 COLUMNS = ("resource", "resource_type", "resource_id", "full_url", "subject_id", "bundle_type")
@@ -112,6 +112,11 @@ class FhirBundle(Connector):
     """Options: ``path`` (file, folder or glob, may contain ``{date:...}``), ``resource_type``."""
 
     kind = "fhir_bundle"
+    OPTIONS = Connector.OPTIONS + (
+        Option("path", ("string",), "a Bundle file, a folder of *.json, or a glob; may contain {date:...}",
+               required=True, path="glob"),
+        Option("resource_type", ("string",), "keep only entry resources of this type (default: all)"),
+    )
 
     def files(self, start: dt.date, end: dt.date) -> list[Path]:
         pattern = self.option("path")

@@ -31,7 +31,7 @@ import httpx
 import pyarrow as pa
 import tenacity
 
-from connectors.base import SOURCE_ROW, Connector, SourceError
+from connectors.base import SOURCE_ROW, Connector, Option, SourceError
 from connectors.fhir_check import fhir_check
 from standards.redact import scrub
 from standards.rejects import REJECT
@@ -83,6 +83,17 @@ class FhirRest(Connector):
     ``timezone``, ``headers`` (see the module docstring)."""
 
     kind = "fhir_rest"
+    OPTIONS = Connector.OPTIONS + (
+        Option("base_url", ("string",), "the server's FHIR base URL", required=True),
+        Option("resource_type", ("string",), "the type searched: GET [base_url]/[resource_type]", required=True),
+        Option("count", ("integer",), "page size, sent as _count", 100),
+        Option("timeout", ("number",), "seconds for one HTTP request", 30),
+        Option("retries", ("integer",), "retries after the first try on HTTP 429, 5xx and connection errors", 5),
+        Option("backoff", ("number",), "first wait in seconds; doubles per retry", 1),
+        Option("max_backoff", ("number",), "longest wait in seconds; also caps Retry-After", 60),
+        Option("timezone", ("string",), "an IANA zone: send the interval bounds as instants in that zone"),
+        Option("headers", ("object",), "extra HTTP headers (a mapping)"),
+    )
 
     def bound(self, day: dt.date) -> str:
         zone = self.options.get("timezone")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import Connector, ReadAgain, SourceError
+from connectors.base import Connector, Option, ReadAgain, SourceError
 from connectors.csv_read import CsvReport, csv_read
 from connectors.gtfs_check import GTFS_LAYOUT, gtfs_check
 
@@ -24,6 +24,12 @@ class Gtfs(Connector):
     that fails :func:`connectors.gtfs_check.gtfs_check` is rejected whole, naming each reason)."""
 
     kind = "gtfs"
+    OPTIONS = Connector.OPTIONS + (
+        Option("path", ("string",), "the feed: a zip or a folder", required=True, path="feed"),
+        Option("file", ("string",), "the feed's file to read: stops.txt, routes.txt, ...", required=True,
+               path="name"),
+        Option("validate", ("boolean",), "check the whole feed first; reject a broken feed whole", True),
+    )
 
     def _bytes(self) -> bytes:
         path = Path(self.option("path"))

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from connectors import postgres_copy
-from connectors.base import Connector, SourceError, as_strings
+from connectors.base import Connector, Option, SourceError, as_strings
 from standards.redact import scrub
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -54,6 +54,21 @@ class SqlTable(Connector):
     """Options: ``url`` (SQLAlchemy URL), ``table``, ``key`` (primary key column), ``cursor`` (timestamp column)."""
 
     kind = "sql_table"
+    OPTIONS = Connector.OPTIONS + (
+        Option("url", ("string",), "SQLAlchemy URL (sqlite:///..., postgresql+psycopg://..., mysql+pymysql://...)",
+               required=True, path="sqlite_url"),
+        Option("url_env", ("string",), "an environment variable that holds the URL (wins over url); its name ends "
+               "in _URL, so no other variable (a key, a password) can be read into an error message",
+               pattern=r"^[A-Z][A-Z0-9_]*_URL$"),
+        Option("conn_id", ("string",), "an Airflow Connection whose URL a task puts in url_env"),
+        Option("table", ("string",), "a plain identifier", required=True, pattern=IDENT.pattern),
+        Option("key", ("string",), "primary key column (source_row is <table>:<key>)", required=True,
+               pattern=IDENT.pattern),
+        Option("cursor", ("string",), "a timestamp (or number) column", required=True, pattern=IDENT.pattern),
+        Option("incremental", ("boolean",), "read from the last committed cursor minus lookback", False),
+        Option("lookback", ("number",), "seconds (number cursor: units) re-read before the saved cursor", 3600),
+        Option("copy", ("boolean",), "PostgreSQL: read with COPY ... TO STDOUT parsed by Arrow", True),
+    )
 
     state: dict | None = None
 

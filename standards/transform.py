@@ -17,6 +17,7 @@ from standards.entity import Entity, Field
 from standards.pseudonym import hmac_sql
 from standards.rejects import RESERVED, reject_checks
 from standards.rules import DUP_RANK, OK_ENCODING, TYPED, ok_column
+from standards.sql_expression import SqlExpressionError, sql_expression
 
 META_COLUMNS = ("_source", "_source_row", "_extracted_at", "_ordinal")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d",)
@@ -78,7 +79,10 @@ def _raw_expr(source_id: str, name: str, spec: dict, columns: set[str], json_pat
         # a line that is not JSON yields NULLs (and so required-missing), never an error that stops the batch
         return json_paths.column(spec.get("column", "resource"), spec["json"])
     if "sql" in spec:
-        return f"({spec['sql']})"
+        try:  # the source YAML's check refused it already; checked again against the columns that landed
+            return f"({sql_expression(spec['sql'], columns)})"
+        except SqlExpressionError as exc:
+            raise MappingError(f"source {source_id}: field {name!r}: the sql expression is refused: {exc}") from None
     if "value" in spec:
         return quote_literal(spec["value"])
     raise MappingError(f"source {source_id}: field {name!r} needs one of from, json, sql or value")

@@ -1,47 +1,32 @@
-"""The source catalog: one YAML per departmental source in ``sources/``."""
+"""The source catalog: one YAML per departmental source in ``sources/``.
+
+Each YAML is checked before anything runs for it (unsilo/source_check.py): schema, names, a safe id, ``sql:``
+expressions and confinement to its department's root. A YAML with a problem is refused with every problem listed.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import yaml
+from unsilo.department_roots import department_roots
+from unsilo.settings import Settings
+from unsilo.source_check import DEPARTMENTS, check_file, nearest, resolved_options
 
-from standards.entity import entity
-from unsilo.settings import REPO, Settings
-
-DEPARTMENTS = ("health", "employment", "housing", "transport")
+__all__ = ["DEPARTMENTS", "CatalogError", "load_source", "source", "source_paths", "sources"]
 
 
 class CatalogError(ValueError):
     """A source id or source YAML that cannot be used; the message names the file and the fix."""
 
 
-def _resolve(value, home: Path):
-    """``{home}`` is UNSILO_HOME; ``{repo}`` this repository (the examples read ``{repo}/../shared/data/real``)."""
-    if isinstance(value, str):
-        return value.replace("{home}", str(home)).replace("{repo}", str(REPO))
-    return value
-
-
 def load_source(path: Path, settings: Settings) -> dict:
-    try:
-        source = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{path}: cannot read source YAML: {exc}") from None
-    for key in ("id", "department", "entity", "connector"):
-        if key not in (source or {}):
-            raise CatalogError(f"{path}: source YAML lacks the key {key!r}")
-    try:
-        entity(source["entity"])
-    except KeyError as exc:
-        raise CatalogError(f"{path}: {exc.args[0]}") from None
-    options = {k: _resolve(v, settings.home) for k, v in source["connector"].items()}
-    env = options.pop("url_env", None)
-    if env and os.environ.get(env):  # credentials live in the environment / Airflow Connections, never in YAML
-        options["url"] = os.environ[env]
-    source["connector"] = options
+    problems, source = check_file(path, settings)
+    if problems:
+        more = f" (and {len(problems) - 1} more: run `unsilo sources check {path}`)" if len(problems) > 1 else ""
+        raise CatalogError(f"{problems[0]}{more}\n" + "\n".join(str(p) for p in problems[1:]))
+    source["connector"] = resolved_options(source["connector"], settings.home)
     source["path"] = str(path)
+    source["_roots"] = department_roots(source["department"], settings.home)  # the connector checks each read too
     return source
 
 
@@ -51,6 +36,11 @@ def source_paths(settings: Settings) -> list[Path]:
 
 def sources(settings: Settings, department: str | None = None) -> list[dict]:
     out = [load_source(p, settings) for p in source_paths(settings)]
+    if department is not None:
+        known = sorted({s["department"] for s in out} | set(DEPARTMENTS))
+        if department not in known:
+            raise CatalogError(f"no department {department!r} in the catalog {settings.sources_dir}"
+                               f"{nearest(department, known)}")
     return [s for s in out if department is None or s["department"] == department]
 
 
@@ -63,6 +53,6 @@ def source(ref: str, settings: Settings) -> dict:
         return load_source(path, settings)
     candidate = settings.sources_dir / f"{ref}.yaml"
     if not candidate.exists():
-        known = ", ".join(p.stem for p in source_paths(settings))
-        raise CatalogError(f"no source {ref!r} in {settings.sources_dir} (known: {known})")
+        known = [p.stem for p in source_paths(settings)]
+        raise CatalogError(f"no source {ref!r} in {settings.sources_dir}{nearest(ref, known)}")
     return load_source(candidate, settings)

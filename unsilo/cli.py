@@ -1,4 +1,5 @@
-"""The ``unsilo`` command line: demo, sync, night, ledger, sources, dictionary (query, tables: cli_warehouse.py)."""
+"""The ``unsilo`` command line: demo, sync, night, ledger, dictionary (query, tables: cli_warehouse.py; sources:
+cli_sources.py)."""
 
 from __future__ import annotations
 
@@ -150,20 +151,6 @@ def ledger(
     console.print(table)
 
 
-@app.command("sources")
-def list_sources(department: Optional[str] = typer.Option(None)):
-    """List the source catalog."""
-    from unsilo.catalog import sources
-    from unsilo.settings import settings
-
-    table = Table(title="sources")
-    for c in ("id", "department", "entity", "connector"):
-        table.add_column(c)
-    for s in sources(settings(), department):
-        table.add_row(s["id"], s["department"], s["entity"], s["connector"]["kind"])
-    console.print(table)
-
-
 @app.command()
 def dictionary(
     check: bool = typer.Option(False, "--check", help="Fail if docs/data-dictionary.md is out of date."),
@@ -204,6 +191,7 @@ from unsilo import cli_warehouse  # noqa: E402,F401
 from unsilo import cli_inspect  # noqa: E402,F401
 from unsilo import cli_quarantine  # noqa: E402,F401
 from unsilo import cli_backfill  # noqa: E402,F401
+from unsilo import cli_sources  # noqa: E402,F401
 
 
 def run() -> None:

@@ -61,8 +61,8 @@ def test_each_source_is_three_tasks(bag):
 def test_parsing_reads_only_the_catalog_and_the_standard(bag, tmp_path):
     other = []
     for item in bag["touched"]:
-        if item.endswith((".py", ".pyc", ".so", ".mo", ".pth")):
-            continue  # importing code
+        if item.endswith((".py", ".pyc", ".so", ".mo", ".pth")) or ".dist-info/" in item or item in sys.path:
+            continue  # importing code (duckdb reads its version from its METADATA: the catalog parses sql: with it)
         path = Path(item)
         if not item.startswith("/") or not any(path.is_relative_to(a) for a in ALLOWED):
             other.append(item)

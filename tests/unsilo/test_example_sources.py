@@ -13,7 +13,7 @@ import pytest
 
 from tests.night_fixture import KEY
 from tests.services import unavailable
-from unsilo.catalog import source
+from unsilo.catalog import CatalogError, source
 from unsilo.interval import Interval
 from unsilo.night import run_source
 from unsilo.settings import REPO, settings
@@ -29,6 +29,8 @@ def run(tmp_path, monkeypatch):
         unavailable(f"real data folder ../shared/data/real is absent (looked in {REAL})")
     monkeypatch.setenv("UNSILO_HOME", str(tmp_path))
     monkeypatch.setenv("UNSILO_PSEUDONYM_KEY", KEY)
+    # the examples read the real files: the steward allows their folders as roots (docs/sources.md)
+    monkeypatch.setenv("UNSILO_DEPARTMENT_ROOTS", ",".join(f"{d}={REAL / d}" for d in ("health", "housing", "transport")))
     monkeypatch.delenv("UNSILO_WAREHOUSE", raising=False)
 
     def go(name: str):
@@ -45,6 +47,15 @@ def run(tmp_path, monkeypatch):
 def records(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         return [r for r in csv.reader(f) if r][1:]
+
+
+def test_the_examples_are_refused_without_their_roots(tmp_path, monkeypatch):
+    if not REAL.is_dir():
+        unavailable(f"real data folder ../shared/data/real is absent (looked in {REAL})")
+    monkeypatch.setenv("UNSILO_HOME", str(tmp_path))
+    monkeypatch.delenv("UNSILO_DEPARTMENT_ROOTS", raising=False)
+    with pytest.raises(CatalogError, match="outside department transport's root"):
+        source(str(EXAMPLES / "caltrain_stops.yaml"), settings())
 
 
 def test_every_example_is_tested():

@@ -23,6 +23,7 @@ HEADER = "stop_id,stop_name,lat,lon"
 @pytest.fixture
 def steward(tmp_path, monkeypatch):
     monkeypatch.setenv("UNSILO_HOME", str(tmp_path))
+    monkeypatch.setenv("UNSILO_DEPARTMENT_ROOTS", f"transport={tmp_path}")  # the drop below is the root
     monkeypatch.setenv("UNSILO_PSEUDONYM_KEY", KEY)
     monkeypatch.delenv("UNSILO_WAREHOUSE", raising=False)
     (tmp_path / "drop").mkdir()

@@ -18,8 +18,14 @@ UNSILO = Path(sys.executable).with_name("unsilo")
 NIGHT = "2026-06-01"
 
 
+def roots(home: Path) -> str:
+    """Each test's files lie in its data root: the steward allows it as every department's root."""
+    return ",".join(f"{d}={home}" for d in ("health", "employment", "housing", "transport"))
+
+
 def sync(home: Path, yaml_path: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, UNSILO_HOME=str(home), UNSILO_PSEUDONYM_KEY=KEY, COLUMNS="200")
+    env = dict(os.environ, UNSILO_HOME=str(home), UNSILO_PSEUDONYM_KEY=KEY, COLUMNS="200",
+               UNSILO_DEPARTMENT_ROOTS=roots(home))
     env.pop("UNSILO_WAREHOUSE", None)
     return subprocess.run([str(UNSILO), "sync", str(yaml_path), "--start", NIGHT, *extra], env=env,
                           capture_output=True, text=True, timeout=180)
@@ -34,6 +40,7 @@ def sync_in_process(home: Path, yaml_path: Path, monkeypatch) -> None:
 
     monkeypatch.setenv("UNSILO_HOME", str(home))
     monkeypatch.setenv("UNSILO_PSEUDONYM_KEY", KEY)
+    monkeypatch.setenv("UNSILO_DEPARTMENT_ROOTS", roots(home))
     monkeypatch.delenv("UNSILO_WAREHOUSE", raising=False)
     cfg = settings()
     entry = run_source(source(str(yaml_path), cfg), Interval.night(dt.date.fromisoformat(NIGHT)), cfg)

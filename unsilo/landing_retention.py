@@ -87,7 +87,8 @@ def remove_old_landing(con: duckdb.DuckDBPyConnection, settings: Settings) -> di
             run_id=f"{src['id']}__{STATUS}__{uuid.uuid4().hex[:10]}", source=src["id"], department=src["department"],
             entity=entity(src["entity"]).name, interval_start=first, interval_end=last, started_at=now,
             finished_at=now, status=STATUS,
-            message=f"landing retention: removed {len(old)} landing files ({days} nights, {first}..{last}) that start "
+            message=f"landing retention: removed {_count(len(old), 'landing file')} ({_count(days, 'night')}, "
+                    f"{first}..{last}) that start "
                     f"{keep} or more nights before the newest landed night ({_setting(src)} = {keep})")
         con.execute("BEGIN TRANSACTION")
         try:
@@ -100,6 +101,10 @@ def remove_old_landing(con: duckdb.DuckDBPyConnection, settings: Settings) -> di
             raise
         removed[src["id"]] = len(old)
     return removed
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _setting(source: dict) -> str:

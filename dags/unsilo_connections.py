@@ -60,4 +60,26 @@ def task_settings() -> Settings:
         except AirflowNotFoundException:  # no such Connection: the environment variable or the YAML default stands
             continue
         os.environ[env] = connection_url(conn)
+    pseudonym_key_connection()
     return cfg
+
+
+def pseudonym_key_connection() -> None:
+    """Hand the Connection ``unsilo_pseudonym_key`` (its password: the key chain) to unsilo in the form Airflow gives
+    a Connection defined in the environment (``AIRFLOW_CONN_UNSILO_PSEUDONYM_KEY``, JSON), which unsilo.settings
+    reads; a Connection kept in the metadata database reaches a task only through ``Connection.get``."""
+    import json
+
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from unsilo.settings import KEY_CONN_ENV, KEY_CONN_ID
+
+    if os.environ.get(KEY_CONN_ENV):
+        return
+    try:
+        conn = Connection.get(KEY_CONN_ID)
+    except AirflowNotFoundException:
+        return
+    if conn.password:
+        os.environ[KEY_CONN_ENV] = json.dumps({"conn_type": conn.conn_type or "generic", "password": conn.password})

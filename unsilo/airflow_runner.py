@@ -32,6 +32,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            # Airflow sets its task logs' modes itself (0664/0775 by default), past the umask: owner-only here too
+            "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
+            "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": env.get(
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}"
             ),

@@ -192,10 +192,14 @@ from unsilo import cli_inspect  # noqa: E402,F401
 from unsilo import cli_quarantine  # noqa: E402,F401
 from unsilo import cli_backfill  # noqa: E402,F401
 from unsilo import cli_sources  # noqa: E402,F401
+from unsilo import cli_key  # noqa: E402,F401
 
 
 def run() -> None:
-    """Entry point: one clear line on error, a traceback only with --debug."""
+    """Entry point: one clear line on error, a traceback only with --debug. Files it creates are owner-only."""
+    from unsilo.settings import owner_only
+
+    owner_only()
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value here
         if isinstance(code, int) and code:

@@ -22,6 +22,8 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
     console.print(f"[bold]Generating[/bold] the department systems for {people} people (seed {seed}) in {cfg.home}")
     truth = generate(cfg.home, people=people, seed=seed)
     cfg.ensure_key_file()
+    key = cfg.key_source()
+    console.print(f"  pseudonym key: {key.kind} ({key.where}), outside the data root", highlight=False, soft_wrap=True)
     console.print(f"  {sum(s['rows'] for s in truth['sources'].values())} records in "
                   f"{len(truth['sources'])} sources, truth in {cfg.home / 'departments' / 'truth.json'}")
     if generate_only:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +43,16 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     saved = saved_state(source, settings)
     conn = connector(source["id"], source["connector"]["kind"], source_options(source, saved, full_refresh))
     path = landing_path(settings, source["id"], interval)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.part")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = owner_only_file(path.with_suffix(".parquet.part"))
     try:
-        rows, columns = _land(conn.read(interval.start, interval.end), source["id"], tmp)
-    except ReadAgain:  # batches already landed were void: land the interval once more (the connector knows why)
-        rows, columns = _land(conn.read(interval.start, interval.end), source["id"], tmp)
+        try:
+            rows, columns = _land(conn.read(interval.start, interval.end), source["id"], tmp)
+        except ReadAgain:  # batches already landed were void: land the interval once more (the connector knows why)
+            rows, columns = _land(conn.read(interval.start, interval.end), source["id"], tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if not columns:
         tmp.unlink(missing_ok=True)
         return Landed(path=path, rows=0, columns=[], saved=saved)
@@ -57,6 +62,13 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     if cursor is not None:
         state["cursor"] = cursor
     return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved)
+
+
+def owner_only_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 (raw IDs land in it), whatever the umask; writers truncating it keep it."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
 
 
 def _land(batches: Iterable[pa.Table], source_id: str, tmp: Path) -> tuple[int, list[str]]:

@@ -155,8 +155,12 @@ def run_source(
 
 
 def rebuild_marts(settings: Settings) -> list[str]:
-    """Rebuild the marts, then publish the analysts' read-only snapshot (warehouse/publish_snapshot.py)."""
+    """Remove landing files past their retention (unsilo/landing_retention.py), rebuild the marts, then publish the
+    analysts' read-only snapshot (warehouse/publish_snapshot.py)."""
+    from unsilo.landing_retention import remove_old_landing
+
     with connect(settings.warehouse) as con:
+        remove_old_landing(con, settings)
         built = build_marts(con)
         publish_snapshot(con, settings.snapshots)
         return built

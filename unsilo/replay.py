@@ -20,6 +20,7 @@ from standards.redact import message_of
 from standards.transform import quote_literal
 from unsilo.extract import Landed, landing_path
 from unsilo.interval import Interval
+from unsilo.landing_retention import missing_landing
 from unsilo.night import new_run_id
 from unsilo.normalize import Normalized, normalize
 from unsilo.settings import Settings
@@ -43,12 +44,12 @@ def replay(source: dict, settings: Settings) -> list[LedgerEntry]:
             "SELECT interval_start, interval_end, count(*) FROM meta.quarantine WHERE source = ? "
             "GROUP BY ALL ORDER BY interval_start", [sid]).fetchall()
     entries = []
+    gone = [(s, e) for s, e, _ in groups if not landing_path(settings, sid, Interval(s, e)).exists()]
     for start, end, _ in groups:
+        if (start, end) in gone:  # the nights still landed are replayed; the others are named below
+            continue
         interval = Interval(start, end)
         landing = landing_path(settings, sid, interval)
-        if not landing.exists():
-            raise ReplayError(f"source {sid}: landing file {landing} is gone, so its quarantined rows cannot be "
-                              f"replayed; re-run the night: unsilo sync {sid} --start {start}")
         now = dt.datetime.now(dt.timezone.utc)
         entry = LedgerEntry(run_id=new_run_id(sid, interval) + "__replay", source=sid, department=source["department"],
                             entity=ent.name, interval_start=start, interval_end=end, started_at=now,
@@ -72,6 +73,9 @@ def replay(source: dict, settings: Settings) -> list[LedgerEntry]:
                 write_ledger(con, entry)
             raise
         entries.append(entry)
+    if gone:
+        with connect(settings.warehouse) as con:
+            raise ReplayError(missing_landing(con, source, gone))
     return entries
 
 

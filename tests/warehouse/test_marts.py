@@ -54,7 +54,7 @@ def test_each_month_is_as_of_its_last_night(con, monkeypatch):
     assert (may_a["children_under_7"], may_a["immunized_children"], may_a["immunization_coverage"]) == (1, 1, 1.0)
     assert june_a["residents"] == 1 and june_a["working_age_residents"] == 0
     assert (june_b["residents"], june_b["working_age_residents"], june_b["employed_residents"]) == (2, 1, 0)
-    assert month(con, B, "2026-05-01")["residents"] is None  # nobody there yet: fewer than 1, suppressed
+    assert month(con, B, "2026-05-01")["residents"] == 0  # nobody there yet: a zero names nobody, it is shown
 
 
 def test_cells_under_the_minimum_are_suppressed(con, monkeypatch):

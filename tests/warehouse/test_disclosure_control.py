@@ -44,13 +44,13 @@ def hierarchy_rows(tree: dict, by: dict | None = None) -> list[tuple]:
 
 
 def equations(tables: dict[str, tuple[list[dict], tuple[str, ...], tuple[str, ...], tuple[str, ...]]],
-              shared: list[tuple]) -> list[tuple[dict, object]]:
+              shared: list[tuple], places=PLACES) -> list[tuple[dict, object]]:
     """Every margin as {cell: coefficient} = 0, a cell being (table, key values, measure); ``shared`` holds
     (left table, right table, same(left row, right row), measures): a figure published in both."""
     out = []
     for name, (rows, key, by, measures) in tables.items():
         cell = {tuple(r[k] for k in key): r for r in rows}
-        for (child, _), (parent, code) in zip(PLACES, PLACES[1:]):
+        for (child, _), (parent, code) in zip(places, places[1:]):
             for r in rows:
                 if r["level"] != parent:
                     continue
@@ -72,7 +72,7 @@ def equations(tables: dict[str, tuple[list[dict], tuple[str, ...], tuple[str, ..
     return out
 
 
-def attack(tables, shared=()) -> dict:
+def attack(tables, shared=(), places=PLACES) -> dict:
     """The suppressed cells the published figures give away, with the value recovered."""
     values = {}
     for name, (rows, key, _, measures) in tables.items():
@@ -81,7 +81,7 @@ def attack(tables, shared=()) -> dict:
             for m in measures:
                 values[(name, tuple(r[k] for k in key), m)] = None if m in hidden else r[m]
     system, recovered = [], {}
-    for eq, _ in equations(tables, list(shared)):
+    for eq, _ in equations(tables, list(shared), places):
         unknown = {c: Fraction(a) for c, a in eq.items() if values[c] is None}
         rhs = -sum(Fraction(a) * Fraction(values[c]) for c, a in eq.items() if values[c] is not None)
         if unknown:

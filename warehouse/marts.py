@@ -122,7 +122,10 @@ def build_marts(con: duckdb.DuckDBPyConnection, rule: Rule | None = None) -> lis
         con.execute(m.path.read_text(encoding="utf-8"))
         if m.schema == RAW:
             con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-            con.execute(f"DROP VIEW IF EXISTS {m.name}")  # a warehouse built before disclosure control
+            view = con.execute("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
+                               "AND schema_name = 'marts' AND view_name = ?", [m.name.split(".")[1]]).fetchone()[0]
+            if view:  # a warehouse built before disclosure control had the marts as views
+                con.execute(f"DROP VIEW {m.name}")
         built.append(m.name)
     tables, shared = protected(con)
     protect(con, tables, rule or Rule(threshold=min_cell()), shared, report=REPORT)

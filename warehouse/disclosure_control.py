@@ -239,10 +239,9 @@ def protect(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], rule: Rule 
             shared: Sequence[Shared] = (), report: str = "_dc_report") -> Protection:
     """Write each table's ``output`` with its cells suppressed and ``report`` (table, cell, measure, reason)."""
     rule = rule or Rule()
-    for t in tables:
-        if MARKER in t.measures or MARKER in t.key:
-            raise ValueError(f"{t.name}: column {MARKER!r} is the suppression marker; rename it")
     _rows(con, tables, "name")
+    for i, t in enumerate(tables):
+        _check(con, t, i)
     _cells(con, tables, rule)
     _groups(con, tables, shared)
     rounds = 0
@@ -269,6 +268,25 @@ def protect(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], rule: Rule 
         f'SELECT "table", measure, reason, count(*) FROM {report} GROUP BY ALL ORDER BY ALL').fetchall()}
     _drop(con, len(tables))
     return Protection(report, rounds, counts)
+
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+           "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _check(con: duckdb.DuckDBPyConnection, t: Table, i: int) -> None:
+    """Every number of the table is declared: a figure nobody declared would be published unprotected."""
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE _dc_t{i}").fetchall()}
+    if MARKER in types:
+        raise ValueError(f"{t.name}: column {MARKER!r} is the suppression marker; rename it")
+    declared = {*t.key, *t.measures, *t.hidden, *t.exempt, "_dc_row"}
+    missing = sorted(c for c, kind in types.items() if kind.split("(")[0] in NUMERIC and c not in declared)
+    if missing:
+        raise ValueError(f"{t.name}: numeric column(s) {', '.join(missing)} are neither a count, a magnitude, a ratio, "
+                         "hidden nor exempt: declare each in the Table so it is not published unprotected")
+    unknown = sorted({*t.measures, *t.hidden, *t.exempt, *t.key} - set(types))
+    if unknown:
+        raise ValueError(f"{t.name}: declared column(s) {', '.join(unknown)} are not in the relation")
 
 
 def _write(con: duckdb.DuckDBPyConnection, t: Table, i: int) -> None:
@@ -308,27 +326,8 @@ def audit(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], shared: Seque
     for g, measure, cell, is_total, hidden, value in rows:  # small: groups x members of the published tables
         by_measure.setdefault(measure, {}).setdefault(g, []).append((cell, is_total, hidden, value))
     for groups in by_measure.values():
-        unknown = sorted({c for members in groups.values() for c, _, hidden, _ in members if hidden})
-        if not unknown:
-            continue
-        col = {c: j for j, c in enumerate(unknown)}
-        a = np.zeros((len(groups), len(unknown)))
-        for r, members in enumerate(groups.values()):
-            for c, is_total, hidden, value in members:
-                if hidden:
-                    a[r, col[c]] += -1.0 if is_total else 1.0
-            total = [m for m in members if m[1]]
-            if total and not total[0][2]:
-                rest = total[0][3] - sum(v for _, t, h, v in members if not t and not h)
-                hidden_parts = [c for c, t, h, _ in members if h and not t]
-                if hidden_parts and rest <= len(hidden_parts):
-                    found.update({c: found.get(c, "bounds") for c in hidden_parts})
-        _, s, vt = np.linalg.svd(a)
-        rank = int((s > 1e-9 * max(1.0, s.max(initial=0))).sum())
-        null = vt[rank:]
-        for c, j in col.items():
-            if null.shape[0] == 0 or np.all(np.abs(null[:, j]) < 1e-9):
-                found[c] = "linear"
+        for part in _components(groups):
+            found.update(_recover(part))
     if not found:
         _drop(con, len(tables))
         return []
@@ -338,3 +337,50 @@ def audit(con: duckdb.DuckDBPyConnection, tables: Sequence[Table], shared: Seque
         ON k.i = c.tbl AND k.row = c.row WHERE c.cell IN ({', '.join(map(str, found))}) ORDER BY c.cell""").fetchall()
     _drop(con, len(tables))
     return [Recovery(tbl, cell, measure, found[c]) for c, tbl, cell, measure in out]
+
+
+def _components(groups: dict[str, list]) -> list[list[list]]:
+    """The groups of one measure split into sets that share no suppressed cell (solved apart: smaller systems)."""
+    parent: dict[object, object] = {}
+
+    def root(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for g, members in groups.items():
+        for c, _, hidden, _ in members:
+            if hidden:
+                parent[root(("g", g))] = root(c)
+    out: dict[object, list] = {}
+    for g, members in groups.items():
+        out.setdefault(root(("g", g)), []).append(members)
+    return list(out.values())
+
+
+def _recover(groups: list[list]) -> dict[int, str]:
+    """The suppressed cells these margin groups give away (see :func:`audit`)."""
+    found: dict[int, str] = {}
+    unknown = sorted({c for members in groups for c, _, hidden, _ in members if hidden})
+    if not unknown:
+        return found
+    col = {c: j for j, c in enumerate(unknown)}
+    a = np.zeros((len(groups), len(unknown)))
+    for r, members in enumerate(groups):
+        for c, is_total, hidden, _ in members:
+            if hidden:
+                a[r, col[c]] += -1.0 if is_total else 1.0
+        total = [m for m in members if m[1]]
+        if total and not total[0][2]:
+            rest = total[0][3] - sum(v for _, t, h, v in members if not t and not h)
+            hidden_parts = [c for c, t, h, _ in members if h and not t]
+            if hidden_parts and rest <= len(hidden_parts):
+                found.update({c: "bounds" for c in hidden_parts})
+    _, s, vt = np.linalg.svd(a)
+    rank = int((s > 1e-9 * max(1.0, s.max(initial=0))).sum())
+    null = vt[rank:]
+    for c, j in col.items():
+        if null.shape[0] == 0 or np.all(np.abs(null[:, j]) < 1e-9):
+            found[c] = "linear"
+    return found

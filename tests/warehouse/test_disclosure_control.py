@@ -266,3 +266,12 @@ def test_a_zero_is_not_taken_as_a_complement_while_a_non_zero_cell_is_left(con):
     assert rows["c2"]["n"] == 0 and rows["c2"][MARKER] is None
     assert rows["c3"]["n"] is None and rows["c3"][MARKER] == "n"  # NULL and named, never 0
     assert attack(structure(con, t)) == {} and audit(con, [t]) == []
+
+
+def test_an_undeclared_number_is_refused_rather_than_published_unprotected(con):
+    load(con, "raw", "id VARCHAR, a BIGINT, forgotten BIGINT", [("x", 7, 1)])
+    with pytest.raises(ValueError, match="forgotten"):
+        protect(con, [Table("raw", "pub", key=("id",), counts=("a",))], Rule(threshold=5))
+    with pytest.raises(ValueError, match="typo"):
+        protect(con, [Table("raw", "pub", key=("id",), counts=("a", "typo"), exempt=("forgotten",))], Rule(threshold=5))
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pub'").fetchone() == (0,)

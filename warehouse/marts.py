@@ -115,18 +115,27 @@ def protected(con: duckdb.DuckDBPyConnection) -> tuple[list[Table], list[Shared]
 
 
 def build_marts(con: duckdb.DuckDBPyConnection, rule: Rule | None = None) -> list[str]:
-    """Build every mart: raw cells into ``marts_raw``, then ``marts.*`` through disclosure control."""
+    """Build every mart in one transaction: raw cells into ``marts_raw``, then ``marts.*`` through disclosure control.
+
+    One transaction, so that the marts sharing figures never stand half rebuilt (a figure withheld in the new
+    community_month but shown in the old community_overview would give it away)."""
     built = []
-    for m in marts():
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {m.schema}")
-        con.execute(m.path.read_text(encoding="utf-8"))
-        if m.schema == RAW:
-            con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-            view = con.execute("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
-                               "AND schema_name = 'marts' AND view_name = ?", [m.name.split(".")[1]]).fetchone()[0]
-            if view:  # a warehouse built before disclosure control had the marts as views
-                con.execute(f"DROP VIEW {m.name}")
-        built.append(m.name)
-    tables, shared = protected(con)
-    protect(con, tables, rule or Rule(threshold=min_cell()), shared, report=REPORT)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for m in marts():
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {m.schema}")
+            con.execute(m.path.read_text(encoding="utf-8"))
+            if m.schema == RAW:
+                con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+                view = con.execute("SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
+                                   "AND schema_name = 'marts' AND view_name = ?", [m.name.split(".")[1]]).fetchone()[0]
+                if view:  # a warehouse built before disclosure control had the marts as views
+                    con.execute(f"DROP VIEW {m.name}")
+            built.append(m.name)
+        tables, shared = protected(con)
+        protect(con, tables, rule or Rule(threshold=min_cell()), shared, report=REPORT)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return built

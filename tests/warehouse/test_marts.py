@@ -72,6 +72,28 @@ def test_every_mart_describes_itself_and_each_of_its_columns(con):
         assert m.description and list(m.columns) == cols, m.name
 
 
+def test_a_warehouse_with_the_old_views_gets_tables_and_a_failed_build_changes_nothing(con, monkeypatch):
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE VIEW marts.community_overview AS SELECT 1 AS residents")
+    build_marts(con)
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                             "WHERE table_schema = 'marts'").fetchall())
+    assert kinds == {"community_overview": "BASE TABLE", "community_month": "BASE TABLE"}
+    before = con.execute("SELECT * FROM marts.community_month ORDER BY ALL").fetchall()
+    import warehouse.marts as module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("protect failed")
+
+    monkeypatch.setattr(module, "protect", broken)
+    con.execute("DELETE FROM std.person_history WHERE person_key = 'p3'")
+    with pytest.raises(RuntimeError, match="protect failed"):
+        build_marts(con)
+    assert con.execute("SELECT * FROM marts.community_month ORDER BY ALL").fetchall() == before
+    raw = "SELECT residents FROM marts_raw.community_month WHERE community_code = ? AND month = DATE '2026-06-01'"
+    assert con.execute(raw, [B]).fetchone() == (2,)  # the raw cells are rolled back with the rest
+
+
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
     from tests.night_fixture import generated_night

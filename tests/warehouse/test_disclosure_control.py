@@ -275,3 +275,30 @@ def test_an_undeclared_number_is_refused_rather_than_published_unprotected(con):
     with pytest.raises(ValueError, match="typo"):
         protect(con, [Table("raw", "pub", key=("id",), counts=("a", "typo"), exempt=("forgotten",))], Rule(threshold=5))
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pub'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_tables_of_small_counts_give_nothing_away(con, seed):
+    import random
+
+    rnd = random.Random(seed)
+    merged = []
+    for month in ("2026-04-01", "2026-05-01", "2026-06-01"):
+        tree = {f"D{d}": {f"S{d}{s}": [f"c{d}{s}{c}" for c in range(rnd.randint(1, 5))]
+                          for s in range(rnd.randint(1, 4))} for d in range(2)}
+        a, b = ({d: {s: {c: rnd.choice([0, 1, 2, 3, 4, 6, 9, 15, 40]) for c in cs} for s, cs in ss.items()}
+                 for d, ss in tree.items()} for _ in range(2))
+        merged += [ra[:4] + (ra[4], rb[4], month) for ra, rb in zip(hierarchy_rows(a), hierarchy_rows(b))]
+    load(con, "raw", "level VARCHAR, district VARCHAR, street VARCHAR, community VARCHAR, a BIGINT, b BIGINT, "
+         "month VARCHAR", merged)
+    t = community_table(by=("month",), measures=("a", "b"))
+    result = protect(con, [t], Rule(threshold=5))
+    assert result.rounds <= 3 * len(PLACES) and {r for _, _, r in result.counts} == {"primary", "secondary"}
+    raw = {(r[6], r[0], r[1], r[2], r[3]): r[4:6] for r in merged}
+    for r in published(con, "pub"):
+        for m, value in zip(("a", "b"), raw[(r["month"], r["level"], r["district"], r["street"], r["community"])]):
+            if 0 < value < 5:
+                assert r[m] is None and m in r[MARKER].split(",")
+            assert r[m] in (value, None)
+    assert attack(structure(con, t, by=("month",), measures=("a", "b"))) == {}
+    assert audit(con, [t]) == []

@@ -42,7 +42,8 @@ def test_ledger_json_has_one_reconciled_object_per_source_and_run(night):
 
 
 def test_query_json_and_csv(night, tmp_path):
-    out = cli(night, "query", "SELECT community_code, residents FROM marts.community_overview ORDER BY 1",
+    out = cli(night, "query", "SELECT community_code, residents FROM marts.community_overview "
+              "WHERE level = 'community' ORDER BY 1",
               "--format", "json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
@@ -58,7 +59,8 @@ def test_query_parquet_and_the_working_file(night, tmp_path):
     import pyarrow.parquet as pq
 
     target = tmp_path / "month.parquet"
-    out = cli(night, "query", "SELECT * FROM marts.community_month", "--format", "parquet", "--output", str(target))
+    out = cli(night, "query", "SELECT * FROM marts.community_month WHERE level = 'community'", "--format", "parquet",
+              "--output", str(target))
     assert out.returncode == 0, out.stderr
     table = pq.read_table(target)
     assert table.num_rows == len(night.truth["population"]["communities"])

@@ -1,10 +1,17 @@
--- Per community and reporting month, across health, employment, housing and transport. A reporting month is a
--- month in which a night was loaded; stocks are as of the last night loaded in it (read from the history of
--- scd2 entities and the start/end dates of spells, claims and subsidies), flows count events dated in the month.
--- Cells of fewer than UNSILO_MIN_CELL residents show NULL figures (small-cell suppression).
+-- Per community and reporting month, with street and district totals, across health, employment, housing and
+-- transport. A reporting month is a month in which a night was loaded; stocks are as of the last night loaded in it
+-- (read from the history of scd2 entities and the start/end dates of spells, claims and subsidies), flows count
+-- events dated in the month. Every figure about persons or households follows disclosure control
+-- (docs/disclosure-control.md): counts under UNSILO_MIN_CELL (default 5, zeros are shown), encounters of fewer
+-- patients or dominated by one patient, floor areas of fewer households or dominated by one dwelling, the cells
+-- that would give them away by subtraction from a street or district total, and rates of any of these are NULL
+-- and named in `suppressed`. Transit stops come from the public GTFS timetable and are shown as they are.
 -- columns:
---   community_code: 12-digit statistical division code of the community.
---   community_name: Name of the community.
+--   community_code: 12-digit statistical division code of the community; NULL on street and district rows.
+--   community_name: Name of the community; NULL on street and district rows.
+--   street_code: 9-digit code of the street (街道); NULL on the district row.
+--   district_code: 6-digit administrative division code of the district.
+--   level: community, street (the total of its communities) or district (the total of its streets).
 --   month: First day of the reporting month.
 --   as_of: The last night loaded in the month (start of its data interval); stocks are as of this day.
 --   residents: Persons resident in the community as of as_of (person history).
@@ -20,10 +27,12 @@
 --   children_under_7: Residents younger than 7 on as_of.
 --   immunized_children: Children under 7 with at least one immunization recorded on or before as_of.
 --   immunization_coverage: immunized_children / children_under_7.
---   transit_stops: Bus stops in the community (GTFS zone_id).
---   stops_within_walk: Bus stops within 500 m (haversine) of the centroid of the community's own stops.
+--   transit_stops: Bus stops in the community (GTFS zone_id); public timetable data, never suppressed.
+--   stops_within_walk: Bus stops within 500 m (haversine) of the centroid of the community's own stops; public
+--     timetable data, never suppressed; NULL on street and district rows.
 --   boardings: Smart-card boardings in the month at the community's stops.
-CREATE OR REPLACE VIEW marts.community_month AS
+--   suppressed: Columns of this row withheld by disclosure control (comma-separated), NULL when none.
+CREATE OR REPLACE TABLE marts_raw.community_month AS
 WITH months AS (
     SELECT CAST(date_trunc('month', interval_start) AS DATE) AS month, max(interval_start) AS as_of
     FROM meta.ledger WHERE status = 'success' GROUP BY 1
@@ -45,7 +54,8 @@ WITH months AS (
            count(em.person_key) FILTER (WHERE p.age BETWEEN 16 AND 59) AS employed_residents,
            count(*) FILTER (WHERE p.age < 7) AS children_under_7,
            count(im.person_key) FILTER (WHERE p.age < 7) AS immunized_children,
-           coalesce(sum(en.n), 0) AS clinic_encounters
+           coalesce(sum(en.n), 0) AS clinic_encounters,
+           count(en.person_key) AS encounter_patients, max(en.n) AS top_encounters
     FROM persons p
     LEFT JOIN employed em ON em.month = p.month AND em.person_key = p.person_key
     LEFT JOIN immunized im ON im.month = p.month AND im.person_key = p.person_key
@@ -62,8 +72,10 @@ WITH months AS (
 ), homes AS (
     SELECT h.month, h.community_code, count(*) AS households,
            count(s.household_key) AS subsidised_households,
-           CAST(sum(CAST(h.floor_area_m2 AS DECIMAL(18, 2))) FILTER (WHERE h.members > 0) AS DOUBLE) / sum(h.members) FILTER (WHERE h.floor_area_m2 IS NOT NULL
-               AND h.members > 0) AS floor_area_per_person_m2,
+           CAST(sum(CAST(h.floor_area_m2 AS DECIMAL(18, 2))) FILTER (WHERE h.members > 0) AS DOUBLE) AS floor_area_m2,
+           sum(h.members) FILTER (WHERE h.floor_area_m2 IS NOT NULL AND h.members > 0) AS members,
+           count(*) FILTER (WHERE h.floor_area_m2 IS NOT NULL AND h.members > 0) AS households_with_area,
+           max(h.floor_area_m2) FILTER (WHERE h.members > 0) AS top_floor_area_m2,
            count(*) FILTER (WHERE h.floor_area_m2 / h.members < 15) AS overcrowded_households
     FROM households h LEFT JOIN subsidised s ON s.month = h.month AND s.household_key = h.household_key
     GROUP BY ALL
@@ -89,16 +101,18 @@ WITH months AS (
     JOIN std.transit_stop s USING (stop_id)
     GROUP BY ALL
 ), cells AS (
-    SELECT c.community_code, c.community_name, m.month, m.as_of,
+    SELECT c.community_code, c.community_name, c.street_code, c.district_code, m.month, m.as_of,
            coalesce(p.residents, 0) AS residents,
            coalesce(h.households, 0) AS households,
            coalesce(p.working_age_residents, 0) AS working_age_residents,
            coalesce(p.employed_residents, 0) AS employed_residents,
            coalesce(o.open_unemployment_claims, 0) AS open_unemployment_claims,
            coalesce(h.subsidised_households, 0) AS subsidised_households,
-           h.floor_area_per_person_m2,
+           h.floor_area_m2, h.members,
+           coalesce(h.households_with_area, 0) AS households_with_area, h.top_floor_area_m2,
            coalesce(h.overcrowded_households, 0) AS overcrowded_households,
            coalesce(p.clinic_encounters, 0) AS clinic_encounters,
+           coalesce(p.encounter_patients, 0) AS encounter_patients, p.top_encounters,
            coalesce(p.children_under_7, 0) AS children_under_7,
            coalesce(p.immunized_children, 0) AS immunized_children,
            coalesce(st.transit_stops, 0) AS transit_stops,
@@ -111,24 +125,36 @@ WITH months AS (
     LEFT JOIN stops st ON st.community_code = c.community_code
     LEFT JOIN walk w ON w.community_code = c.community_code
     LEFT JOIN rides r ON r.month = m.month AND r.community_code = c.community_code
+), totals AS (
+    SELECT community_code, community_name, street_code, district_code,
+           CASE WHEN grouping(community_code) = 0 THEN 'community' WHEN grouping(street_code) = 0 THEN 'street'
+                ELSE 'district' END AS level,
+           month, as_of,
+           sum(residents)::BIGINT AS residents, sum(households)::BIGINT AS households,
+           sum(working_age_residents)::BIGINT AS working_age_residents,
+           sum(employed_residents)::BIGINT AS employed_residents,
+           sum(open_unemployment_claims)::BIGINT AS open_unemployment_claims,
+           sum(subsidised_households)::BIGINT AS subsidised_households,
+           sum(floor_area_m2) AS floor_area_m2, sum(members)::BIGINT AS members,
+           sum(households_with_area)::BIGINT AS households_with_area, max(top_floor_area_m2) AS top_floor_area_m2,
+           sum(overcrowded_households)::BIGINT AS overcrowded_households,
+           sum(clinic_encounters)::BIGINT AS clinic_encounters,
+           sum(encounter_patients)::BIGINT AS encounter_patients, max(top_encounters) AS top_encounters,
+           sum(children_under_7)::BIGINT AS children_under_7, sum(immunized_children)::BIGINT AS immunized_children,
+           sum(transit_stops)::BIGINT AS transit_stops,
+           CASE WHEN grouping(community_code) = 0 THEN max(stops_within_walk) END AS stops_within_walk,
+           sum(boardings)::BIGINT AS boardings
+    FROM cells
+    GROUP BY GROUPING SETS ((month, as_of, district_code, street_code, community_code, community_name),
+                            (month, as_of, district_code, street_code), (month, as_of, district_code))
 )
-SELECT community_code, community_name, month, as_of,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN residents END AS residents,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN households END AS households,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN working_age_residents END AS working_age_residents,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN employed_residents END AS employed_residents,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN round(employed_residents / nullif(working_age_residents, 0), 4)
-           END AS employment_rate,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN open_unemployment_claims END AS open_unemployment_claims,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN subsidised_households END AS subsidised_households,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN round(floor_area_per_person_m2, 2) END
-           AS floor_area_per_person_m2,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN overcrowded_households END AS overcrowded_households,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN clinic_encounters END AS clinic_encounters,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN children_under_7 END AS children_under_7,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN immunized_children END AS immunized_children,
-       CASE WHEN residents >= ${UNSILO_MIN_CELL} THEN round(immunized_children / nullif(children_under_7, 0), 4)
-           END AS immunization_coverage,
-       transit_stops, stops_within_walk, boardings
-FROM cells
-ORDER BY month, community_code;
+SELECT community_code, community_name, street_code, district_code, level, month, as_of,
+       residents, households, working_age_residents, employed_residents,
+       round(employed_residents / nullif(working_age_residents, 0), 4) AS employment_rate,
+       open_unemployment_claims, subsidised_households,
+       round(floor_area_m2 / members, 2) AS floor_area_per_person_m2,
+       overcrowded_households, clinic_encounters, children_under_7, immunized_children,
+       round(immunized_children / nullif(children_under_7, 0), 4) AS immunization_coverage,
+       transit_stops, stops_within_walk, boardings,
+       floor_area_m2, households_with_area, top_floor_area_m2, encounter_patients, top_encounters
+FROM totals;

@@ -161,6 +161,7 @@ class Builder:
         self.tables = analyst_tables()
         self.person = next(t for t in self.tables if t.is_person and t.history)
         self._person_cache: dict[tuple, str] = {}
+        self._prepared_cache: dict[tuple, tuple[str, list[str]]] = {}
 
     # -- SQL ------------------------------------------------------------------------------------------------------
     def _columns(self, plan: Plan) -> list[tuple[Field, str]]:
@@ -203,15 +204,44 @@ class Builder:
                f"(SELECT {body}, {pk} AS _pk FROM {t.name} t) t LEFT JOIN {qis_sql} p ON p.person_key = t._pk")
         return sql, own_qis, person_qis
 
+    def _prepared(self, table: AnalystTable, person: Plan | None) -> tuple[str, list[str]]:
+        """A temporary table of ``table``'s records linked to a person: ``_pk``, every quasi-identifier at every
+        level but ``drop`` (``field|level``) and the person's quasi-identifiers; built once per person plan."""
+        key = (table.name, person.key() if person else None)
+        if key not in self._prepared_cache:
+            name = f"_deid_prepared_{len(self._prepared_cache)}"
+            cols = [f"{generalized(f, level, self.year)} AS {q(f.name + '|' + level)}"
+                    for f in table.quasi for level in f.generalize if level != "drop"]
+            pk = f"t.{q(table.person_column)}"
+            joined, person_qis = "", []
+            if person is not None:
+                relation, person_qis = self._person_qis(person)
+                joined = f" LEFT JOIN {relation} p ON p.person_key = {pk}"
+                cols += [f"p.{c}" for c in person_qis]
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {pk} AS _pk"
+                             f"{''.join(', ' + c for c in cols)} FROM {table.name} t{joined} WHERE {pk} IS NOT NULL")
+            self._prepared_cache[key] = (name, person_qis)
+        return self._prepared_cache[key]
+
+    def risks(self, plans: list[Plan], person: Plan | None) -> list[tuple[int, int]]:
+        """(records in classes of fewer than k distinct persons, records linked to a person) of each plan (all of
+        one table), in one query: one grouping set per plan."""
+        name, person_qis = self._prepared(plans[0].table, person)
+        sets = [[q(f"{f.name}|{p.level(f)}") for f in p.table.quasi if p.level(f) != "drop"] + person_qis
+                for p in plans]
+        columns = list(dict.fromkeys(c for cols in sets for c in cols))
+        masks = [sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in cols) for cols in sets]
+        grouping = f"GROUPING({', '.join(columns)})" if columns else "0"
+        unique_sets = ", ".join(f"({', '.join(cols)})" for cols in {tuple(c): c for c in sets}.values())
+        found = dict(self.con.execute(
+            f"SELECT g, [coalesce(sum(n) FILTER (WHERE persons < {self.k}), 0), sum(n)] FROM "
+            f"(SELECT {grouping} AS g, count(*) AS n, count(DISTINCT _pk) AS persons FROM {name} "
+            f"GROUP BY GROUPING SETS ({unique_sets})) GROUP BY g"
+        ).fetchall())
+        return [tuple(int(v) for v in found.get(m, (0, 0))) for m in masks]
+
     def risk(self, plan: Plan, person: Plan | None) -> tuple[int, int]:
-        """(records in classes of fewer than k distinct persons, records linked to a person) at the plan's levels."""
-        sql, own, joined = self._classed(plan, person)
-        group = f"GROUP BY {', '.join(own + joined)}" if own + joined else ""
-        at_risk, records = self.con.execute(
-            f"SELECT coalesce(sum(n) FILTER (WHERE persons < {self.k}), 0), coalesce(sum(n), 0) FROM "
-            f"(SELECT count(*) AS n, count(DISTINCT _pk) AS persons FROM ({sql}) WHERE _pk IS NOT NULL {group})"
-        ).fetchone()
-        return int(at_risk), int(records)
+        return self.risks([plan], person)[0]
 
     def select(self, plan: Plan) -> str:
         """The one SELECT that builds the table in the snapshot: generalized, with local suppression if planned."""
@@ -239,26 +269,36 @@ class Builder:
 
     # -- search ---------------------------------------------------------------------------------------------------
     def _search(self, plan: Plan, person: Plan | None) -> bool:
-        """Coarsen ``plan`` greedily until its records at risk fit the suppression budget; False if they never do."""
+        """Coarsen ``plan`` greedily until its records at risk fit the suppression budget; False if they never do.
+        Each round measures the plan and every one-step-coarser plan in one query; the coarsest plan is measured
+        first, so a table that cannot reach k costs one query."""
+        coarsest = Plan(plan.table, {f.name: len(f.generalize) - 1 for f in plan.table.quasi})
+        at_risk, records = self.risk(coarsest, person)
+        if at_risk > self.share * records:
+            plan.levels, plan.at_risk, plan.records = coarsest.levels, at_risk, records
+            return False
         while True:
-            plan.at_risk, plan.records = self.risk(plan, person)
+            trials = []
+            for f in plan.table.quasi:
+                if plan.levels.get(f.name, 0) < len(f.generalize) - 1:
+                    trials.append((f, Plan(plan.table, {**plan.levels, f.name: plan.levels.get(f.name, 0) + 1})))
+            measured = self.risks([plan] + [t for _, t in trials], person)
+            plan.at_risk, plan.records = measured[0]
             if plan.at_risk <= self.share * plan.records:
                 plan.suppress = plan.at_risk > 0
                 return True
-            steps = []
-            for i, f in enumerate(plan.table.quasi):
-                if plan.levels.get(f.name, 0) < len(f.generalize) - 1:
-                    trial = Plan(plan.table, {**plan.levels, f.name: plan.levels.get(f.name, 0) + 1})
-                    steps.append((self.risk(trial, person)[0], trial.level(f) == "drop", i, trial))
-            if not steps:
+            if not trials:
                 return False
-            plan.levels = min(steps, key=lambda s: s[:3])[3].levels
+            ranked = [(risk[0], trial.level(f) == "drop", i) for i, ((f, trial), risk)
+                      in enumerate(zip(trials, measured[1:]))]
+            plan.levels = trials[min(ranked)[2]][1].levels
 
     def _coarser(self, plan: Plan) -> Plan:
-        """``plan`` with every quasi-identifier as coarse as it gets short of ``drop`` (never finer than now)."""
+        """``plan`` with every quasi-identifier as coarse as it gets while it still says something: ``drop`` only
+        for a field with no coarser level than ``keep`` (sex, marital status); never finer than now."""
         def top(f: Field) -> int:
             last = len(f.generalize) - 1
-            return last - 1 if f.generalize[last] == "drop" and last > 0 else last
+            return last - 1 if f.generalize[last] == "drop" and last > 1 else last
         out = Plan(plan.table, {f.name: max(plan.levels.get(f.name, 0), top(f)) for f in plan.table.quasi})
         out.at_risk, out.records = self.risk(out, None)
         out.suppress = 0 < out.at_risk <= self.share * out.records
@@ -269,12 +309,18 @@ class Builder:
         at_risk, records = self.risk(Plan(table, {f.name: len(f.generalize) - 1 for f in table.quasi}), person)
         return at_risk <= self.share * records
 
-    def _linked(self, person: Plan, unlinked: set[str]) -> tuple[dict[str, Plan], list[Plan]]:
-        """Search every other person-level table against ``person``; the plans and those that do not reach k."""
+    def _linked(self, person: Plan, unlinked: set[str], only: set[str] | None = None
+                ) -> tuple[dict[str, Plan], list[Plan]]:
+        """Search every other person-level table (or those in ``only``, keeping the others' plans: a coarser
+        person table only merges classes) against ``person``; the plans and those that do not reach k."""
+        kept = {n: p for n, p in getattr(self, "plans", {}).items() if only is not None and n not in only}
         self.plans = {self.person.name: person}
         failing = []
         for t in self.tables:
             if t.current_of or t is self.person:
+                continue
+            if t.name in kept:
+                self.plans[t.name] = kept[t.name]
                 continue
             plan = Plan(t, unlink=t.name in unlinked)
             self.plans[t.name] = plan
@@ -284,8 +330,8 @@ class Builder:
 
     def plan(self) -> dict[str, Plan]:
         """Choose the levels of every table. The person table is searched on its own. A table that then does not
-        reach k coarsens the person table further (never to ``drop``) if that can make it reach k; one that does
-        not reach k even with the person table at its coarsest is unlinked instead, so the few records of a small
+        reach k coarsens the person table further if that can make it reach k; one that does
+        not reach k even with the person table as coarse as it may go (``_coarser``) is unlinked instead, so the few records of a small
         table never coarsen the whole city's person table."""
         person = Plan(self.person)
         self._search(person, None)
@@ -295,11 +341,12 @@ class Builder:
         coarsest = self._coarser(person)
         unlinked = {p.table.name for p in failing if not self._passes(p.table, coarsest)}
         plans, failing = self._linked(person, unlinked)
+        top = coarsest.levels
         while failing:
             steps = []
             for i, f in enumerate(self.person.quasi):
                 level = person.levels.get(f.name, 0)
-                if level < len(f.generalize) - 1 and f.generalize[level + 1] != "drop":
+                if level < len(f.generalize) - 1 and level + 1 <= top[f.name]:
                     trial = Plan(self.person, {**person.levels, f.name: level + 1})
                     trial.at_risk, trial.records = self.risk(trial, None)
                     trial.suppress = 0 < trial.at_risk <= self.share * trial.records
@@ -309,8 +356,8 @@ class Builder:
             if not steps:
                 break  # nothing coarser to try: the gate refuses the snapshot and says where
             person = min(steps, key=lambda s: s[:2])[2]
-            plans, failing = self._linked(person, unlinked)
-        return plans
+            plans, failing = self._linked(person, unlinked, only={p.table.name for p in failing})
+        return self._linked(person, unlinked)[0]  # the final person table may let the others be finer
 
     def build(self) -> dict[str, Plan]:
         """Create every std table in the attached ``snapshot`` database from the plan."""

@@ -7,7 +7,9 @@ first (``[month, quarter, year, drop]``); the snapshot uses the finest level tha
 
 1. The person table (``std.person_history``; ``std.person`` is its current versions) is searched first, greedily:
    while more than ``UNSILO_MAX_SUPPRESSION`` (default 5 %) of its records sit in equivalence classes of fewer
-   than k persons, the one quasi-identifier whose next level leaves the fewest records at risk is coarsened.
+   than k persons, one quasi-identifier is coarsened one level: a step that keeps the field (5- to 10-year band,
+   community to street, month to quarter) before one that drops a field, as long as it helps; among those the one
+   that leaves the fewest records at risk.
 2. Every other person-level table (one with a ``person_key`` or ``head_person_key``) is searched the same way
    over its own quasi-identifiers, with the person's published quasi-identifiers joined on (what an analyst gets
    by joining on ``person_key``). When even its coarsest levels leave too many records at risk, the person
@@ -289,9 +291,12 @@ class Builder:
                 return True
             if not trials:
                 return False
-            ranked = [(risk[0], trial.level(f) == "drop", i) for i, ((f, trial), risk)
+            # a step that keeps every field (month -> quarter, community -> street) before one that drops a field,
+            # as long as it leaves fewer records at risk; among those, the one that leaves the fewest
+            ranked = [(trial.level(f) == "drop", risk[0], i) for i, ((f, trial), risk)
                       in enumerate(zip(trials, measured[1:]))]
-            plan.levels = trials[min(ranked)[2]][1].levels
+            keeping = [r for r in ranked if not r[0] and r[1] < plan.at_risk]
+            plan.levels = trials[min(keeping or ranked, key=lambda r: r[1:])[2]][1].levels
 
     def _coarser(self, plan: Plan) -> Plan:
         """``plan`` with every quasi-identifier as coarse as it gets while it still says something: ``drop`` only

@@ -21,7 +21,7 @@ def working_warehouse(path: Path, people: int = 3000, encounters: int = 4000) ->
     con.execute("CREATE TABLE meta.ledger AS SELECT 'test_source' AS source, 'success' AS status")
     communities = "[" + ", ".join(f"'{c}'" for c in COMMUNITIES) + "]"
     con.execute(f"""INSERT INTO std.person_history
-        SELECT md5('p' || i), CAST(1 + i % 2 AS VARCHAR), DATE '1928-01-01' + CAST(hash(i) % 35000 AS INTEGER),
+        SELECT md5('p' || i), CAST(1 + i % 2 AS VARCHAR), DATE '1915-01-01' + CAST(hash(i) % 40000 AS INTEGER),
                ['10', '20', '30', '40'][1 + CAST(hash(i, 'm') % 4 AS BIGINT)], c, c || lpad(CAST(CAST(hash(i, 'g') % 9 AS BIGINT) AS VARCHAR), 2, '0'),
                {LINEAGE}, DATE '2026-06-01', NULL, true
         FROM (SELECT i, {communities}[1 + CAST(hash(i, 'c') % {len(COMMUNITIES)} AS BIGINT)] AS c FROM range({people}) t(i))""")

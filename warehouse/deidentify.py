@@ -17,6 +17,9 @@ first (``[month, quarter, year, drop]``); the snapshot uses the finest level tha
 3. Local suppression (as sdcMicro and ARX do): the records still in classes smaller than k, at most the declared
    share, get their quasi-identifiers set to NULL and ``_suppressed`` true; in a table other than the person
    table the person link (``person_key``) is blanked too, so the person's quasi-identifiers cannot be joined back.
+4. A table that cannot reach k against the person table even with the person table as coarse as it may go (a
+   few dozen unemployment claims in a small district) is unlinked: its person link is blanked in every record,
+   and its own quasi-identifiers must still reach k (its records still describe persons).
 
 The search and the tables are DuckDB SQL over the whole table (GROUP BY / window counts), never a Python loop
 over rows. ``warehouse/reidentification_gate.py`` then checks the result independently before it is published.
@@ -252,7 +255,7 @@ class Builder:
             keep = ", ".join(q(f.name) for f, _ in self._columns(plan))
             flag = f", {SUPPRESSED}" if t.person_column else ""
             return f"SELECT {keep}{flag} FROM snapshot.{t.current_of} WHERE is_current"
-        person = None if (t.is_person or not t.person_column) else self.plans[self.person.name]
+        person = None if (t.is_person or not t.person_column or plan.unlink) else self.plans[self.person.name]
         sql, own, joined = self._classed(plan, person)
         if not t.person_column:
             return sql.replace(", NULL AS _pk", "")
@@ -262,10 +265,8 @@ class Builder:
         partition = f"PARTITION BY {', '.join(own + joined)}" if own + joined else ""
         suppress = (f"(_pk IS NOT NULL AND count(DISTINCT _pk) OVER ({partition}) < {self.k})" if plan.suppress
                     else "false")
-        if plan.unlink:
-            return (f"SELECT {', '.join(f'NULL AS {q(f.name)}' if f.name == t.person_column else q(f.name) for f, _ in self._columns(plan))}"
-                    f", false AS {SUPPRESSED} FROM ({sql})")
-        cols = ", ".join(f"CASE WHEN {SUPPRESSED} THEN NULL ELSE {q(f.name)} END AS {q(f.name)}" if f.name in blank
+        cols = ", ".join(f"NULL AS {q(f.name)}" if plan.unlink and f.name == t.person_column else
+                         f"CASE WHEN {SUPPRESSED} THEN NULL ELSE {q(f.name)} END AS {q(f.name)}" if f.name in blank
                          else q(f.name) for f, _ in self._columns(plan))
         return f"SELECT {cols}, {SUPPRESSED} FROM (SELECT *, {suppress} AS {SUPPRESSED} FROM ({sql}))"
 
@@ -329,7 +330,11 @@ class Builder:
                 continue
             plan = Plan(t, unlink=t.name in unlinked)
             self.plans[t.name] = plan
-            if t.person_column and not t.is_person and not plan.unlink and not self._search(plan, person):
+            if not t.person_column or t.is_person:
+                continue
+            if plan.unlink:  # its records still describe persons: k over its own quasi-identifiers
+                self._search(plan, None)
+            elif not self._search(plan, person):
                 failing.append(plan)
         return self.plans, failing
 

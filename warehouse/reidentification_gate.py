@@ -8,7 +8,8 @@ are the combinations of
 - ``joined``: those plus the person's quasi-identifiers, joined from ``std.person`` on the person key, as an
   analyst would join them;
 
-and each class counts distinct persons (a person with ten encounters in a class is one person). Records that local
+and each class counts distinct persons (a person with ten encounters in a class is one person); in a table whose
+person link the de-identification blanked (``own (unlinked)``) each record counts as a person. Records that local
 suppression blanked (``_suppressed``) and records without a person are in no class. The table's k is its smallest
 class; the records at risk are those in classes of fewer than k persons; the unique share is the share of records
 whose class holds one person. Every figure is one DuckDB query per table and scope.
@@ -80,12 +81,16 @@ def findings(con: duckdb.DuckDBPyConnection, database: str = "snapshot", k: int 
             continue
         own = _qi_columns(t, cols)
         flag = q(SUPPRESSED) if SUPPRESSED in cols else "false"
-        out.append(measure(con, f"{database}.{t.name}", t.person_column, own, k, t.name, "own", flag))
-        if t.is_person:
+        found = measure(con, f"{q(database)}.{t.name}", t.person_column, own, k, t.name, "own", flag)
+        if not found.records:  # unlinked (or empty): each record counts as a person of its own
+            found = measure(con, f"(SELECT *, row_number() OVER () AS _record FROM {q(database)}.{t.name})",
+                            "_record", own, k, t.name, "own (unlinked)", flag)
+        out.append(found)
+        if t.is_person or found.scope != "own":
             continue
         joined = ", ".join(f"p.{q(c)} AS {q('person.' + c)}" for c in person_qis)
-        relation = (f"(SELECT t.*{', ' + joined if joined else ''} FROM {database}.{t.name} t "
-                    f"LEFT JOIN {database}.{person.name} p ON p.person_key = t.{q(t.person_column)})")
+        relation = (f"(SELECT t.*{', ' + joined if joined else ''} FROM {q(database)}.{t.name} t "
+                    f"LEFT JOIN {q(database)}.{person.name} p ON p.person_key = t.{q(t.person_column)})")
         out.append(measure(con, relation, t.person_column, own + [f"person.{c}" for c in person_qis], k, t.name,
                            "joined", flag))
     return out
@@ -123,3 +128,48 @@ def disclosure_table(con: duckdb.DuckDBPyConnection, found: list[Finding], k: in
         records_at_risk BIGINT, records_suppressed BIGINT, generalization VARCHAR)""")
     if rows:
         con.executemany(f"INSERT INTO {database}.meta.disclosure VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def raw_findings(con: duckdb.DuckDBPyConnection, k: int | None = None) -> list[Finding]:
+    """The same figures on the working file (``con``) as it is, before de-identification: every declared
+    quasi-identifier at its recorded value (lineage columns left aside). For docs/privacy-deidentification.md."""
+    k = k_threshold(k)
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    tables = [t for t in analyst_tables() if t.person_column]
+    person = next(t for t in tables if t.is_person and not t.history)
+    raw = [f.name for f in person.quasi if not f.name.startswith("_")]
+    out = []
+    for t in tables:
+        own = [f.name for f in t.quasi if not f.name.startswith("_")]
+        out.append(measure(con, f"{q(database)}.{t.name}", t.person_column, own, k, t.name, "own"))
+        if not t.is_person:
+            joined = ", ".join(f"p.{q(c)} AS {q('person.' + c)}" for c in raw)
+            relation = (f"(SELECT t.*, {joined} FROM {q(database)}.{t.name} t LEFT JOIN {q(database)}.{person.name} p "
+                        f"ON p.person_key = t.{q(t.person_column)})")
+            out.append(measure(con, relation, t.person_column, own + [f"person.{c}" for c in raw], k, t.name,
+                               "joined"))
+    return out
+
+
+def report(working: str, snapshot: str, k: int | None = None) -> str:
+    """A Markdown table of k and the unique share per person-level table, raw (working) and published (snapshot)."""
+    with duckdb.connect(working, read_only=True) as con:
+        before = {(f.table, f.scope): f for f in raw_findings(con, k)}
+    with duckdb.connect(snapshot, read_only=True) as con:
+        name = con.execute("SELECT current_database()").fetchone()[0]
+        after = {(f.table, f.scope.split(" ")[0]): f for f in findings(con, name, k)}
+    lines = ["| table | scope | records | k raw | unique raw | k published | unique published | suppressed |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for key, b in before.items():
+        a = after.get(key)
+        unlinked = " (unlinked)" if a and a.scope.endswith("(unlinked)") else ""
+        published = (f"{a.k}{unlinked} | {a.unique_share:.1%} | {a.suppressed}" if a and a.records
+                     else "unlinked | – | –")
+        lines.append(f"| `{key[0]}` | {key[1]} | {b.records} | {b.k} | {b.unique_share:.1%} | {published} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m warehouse.reidentification_gate WORKING.duckdb SNAPSHOT.duckdb
+    import sys
+
+    print(report(sys.argv[1], sys.argv[2]))

@@ -167,6 +167,7 @@ class Builder:
         self.person = next(t for t in self.tables if t.is_person and t.history)
         self._person_cache: dict[tuple, str] = {}
         self._prepared_cache: dict[tuple, tuple[str, list[str]]] = {}
+        self._risk_cache: dict[tuple, tuple[int, int]] = {}
 
     # -- SQL ------------------------------------------------------------------------------------------------------
     def _columns(self, plan: Plan) -> list[tuple[Field, str]]:
@@ -230,7 +231,15 @@ class Builder:
 
     def risks(self, plans: list[Plan], person: Plan | None) -> list[tuple[int, int]]:
         """(records in classes of fewer than k distinct persons, records linked to a person) of each plan (all of
-        one table), in one query: one grouping set per plan."""
+        one table), in one query: one grouping set per plan; each plan measured once per person plan."""
+        def key(p: Plan) -> tuple:
+            return p.table.name, tuple(p.level(f) for f in p.table.quasi), person.key() if person else None
+        todo = list({key(p): p for p in plans if key(p) not in self._risk_cache}.values())
+        if todo:
+            self._risk_cache.update(zip(map(key, todo), self._measure(todo, person)))
+        return [self._risk_cache[key(p)] for p in plans]
+
+    def _measure(self, plans: list[Plan], person: Plan | None) -> list[tuple[int, int]]:
         name, person_qis = self._prepared(plans[0].table, person)
         sets = [[q(f"{f.name}|{p.level(f)}") for f in p.table.quasi if p.level(f) != "drop"] + person_qis
                 for p in plans]

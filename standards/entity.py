@@ -150,7 +150,8 @@ def _generalize(raw: dict, entity: str) -> tuple[str, ...]:
     where = f"standards/entities/{entity}.yaml: field {raw['name']!r}"
     cls, gen = raw.get("disclosure"), raw.get("generalize")
     if cls is None:
-        raise ValueError(f"{where} declares no disclosure class: add disclosure: one of {', '.join(DISCLOSURE_CLASSES)}")
+        raise ValueError(f"{where} declares no disclosure class: add disclosure: one of "
+                         f"{', '.join(DISCLOSURE_CLASSES)}")
     if cls not in DISCLOSURE_CLASSES:
         raise ValueError(f"{where} has unknown disclosure class {cls!r}: use one of {', '.join(DISCLOSURE_CLASSES)}")
     if cls != "quasi":

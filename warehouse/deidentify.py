@@ -284,7 +284,7 @@ class Builder:
         """Coarsen ``plan`` greedily until its records at risk fit the suppression budget; False if they never do.
         Each round measures the plan and every one-step-coarser plan in one query; the coarsest plan is measured
         first, so a table that cannot reach k costs one query."""
-        coarsest = Plan(plan.table, {f.name: len(f.generalize) - 1 for f in plan.table.quasi})
+        coarsest = self._coarsest(plan.table)
         at_risk, records = self.risk(coarsest, person)
         if at_risk > self.share * records:
             plan.levels, plan.at_risk, plan.records = coarsest.levels, at_risk, records
@@ -319,9 +319,13 @@ class Builder:
         out.suppress = 0 < out.at_risk <= self.share * out.records
         return out
 
+    @staticmethod
+    def _coarsest(table: AnalystTable) -> Plan:
+        return Plan(table, {f.name: len(f.generalize) - 1 for f in table.quasi})
+
     def _passes(self, table: AnalystTable, person: Plan) -> bool:
         """Whether ``table`` at its coarsest levels fits the suppression budget against ``person``."""
-        at_risk, records = self.risk(Plan(table, {f.name: len(f.generalize) - 1 for f in table.quasi}), person)
+        at_risk, records = self.risk(self._coarsest(table), person)
         return at_risk <= self.share * records
 
     def _linked(self, person: Plan, unlinked: set[str], only: set[str] | None = None
@@ -349,8 +353,8 @@ class Builder:
 
     def plan(self) -> dict[str, Plan]:
         """Choose the levels of every table. The person table is searched on its own. A table that then does not
-        reach k coarsens the person table further if that can make it reach k; one that does
-        not reach k even with the person table as coarse as it may go (``_coarser``) is unlinked instead, so the few records of a small
+        reach k coarsens the person table further if that can make it reach k; one that does not reach k even with
+        the person table as coarse as it may go (``_coarser``) is unlinked instead, so the few records of a small
         table never coarsen the whole city's person table."""
         person = Plan(self.person)
         self._search(person, None)
@@ -369,8 +373,7 @@ class Builder:
                     trial = Plan(self.person, {**person.levels, f.name: level + 1})
                     trial.at_risk, trial.records = self.risk(trial, None)
                     trial.suppress = 0 < trial.at_risk <= self.share * trial.records
-                    left = sum(self.risk(Plan(p.table, {g.name: len(g.generalize) - 1 for g in p.table.quasi}),
-                                         trial)[0] for p in failing)  # noqa: E501
+                    left = sum(self.risk(self._coarsest(p.table), trial)[0] for p in failing)
                     steps.append((left, i, trial))
             if not steps:
                 break  # nothing coarser to try: the gate refuses the snapshot and says where

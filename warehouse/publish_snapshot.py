@@ -5,7 +5,8 @@ working file. After each successful marts rebuild the writer builds a new file `
 the ``std`` tables de-identified from the standard's disclosure classes (``warehouse/deidentify.py``), the marts
 and ``meta`` tables copied (views materialized as tables), each with its description as a DuckDB comment. The
 re-identification gate (``warehouse/reidentification_gate.py``) checks it and writes ``meta.disclosure``; a
-snapshot below k is deleted unpublished and the error says which table failed. Otherwise the writer points ``snapshots/current.duckdb`` (a symlink) at it with ``os.replace``, which is atomic: a
+snapshot below k is deleted unpublished and the error says which table failed. Otherwise the writer points
+``snapshots/current.duckdb`` (a symlink) at it with ``os.replace``, which is atomic: a
 reader opens either the old snapshot or the new one, and one that has the old one open keeps reading it (an
 open file outlives its unlinking). The oldest snapshots are pruned, keeping ``keep``.
 

@@ -23,7 +23,7 @@ def published(tmp_path_factory):
     path = publish_snapshot(con, home / "snapshots", k=K, share=0.05)
     con.close()
     snap = duckdb.connect(str(path), read_only=True)
-    plans = {t: g for t, g in snap.execute("SELECT DISTINCT table_name, generalization FROM meta.disclosure").fetchall()}
+    plans = dict(snap.execute("SELECT DISTINCT table_name, generalization FROM meta.disclosure").fetchall())
     yield snap, plans, home / "working.duckdb"
     snap.close()
 

@@ -395,4 +395,9 @@ class Builder:
 def deidentify(con: duckdb.DuckDBPyConnection, k: int | None = None, share: float | None = None,
                reference_year: int | None = None) -> dict[str, Plan]:
     """Write the de-identified std tables of the working file (``con``) into the attached ``snapshot``."""
-    return Builder(con, k_threshold(k), max_suppression(share), reference_year).build()
+    builder = Builder(con, k_threshold(k), max_suppression(share), reference_year)
+    try:
+        return builder.build()
+    finally:  # the search's temporary tables
+        for name in [*builder._person_cache.values(), *(n for n, _ in builder._prepared_cache.values())]:
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")

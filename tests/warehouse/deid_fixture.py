@@ -19,7 +19,8 @@ def working_warehouse(path: Path, people: int = 3000, encounters: int = 4000) ->
     con.execute(all_ddl())
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute("CREATE MACRO h(x, salt, n) AS CAST(hash(x, salt) % n AS BIGINT)")  # a pseudo-random 0..n-1
-    con.execute("CREATE TABLE meta.ledger AS SELECT 'test_source' AS source, 'success' AS status")
+    con.execute("CREATE TABLE meta.ledger AS SELECT 'test_source' AS source, 'success' AS status, "
+                "DATE '2026-06-01' AS interval_start")
     communities = "[" + ", ".join(f"'{c}'" for c in COMMUNITIES) + "]"
     con.execute(f"""INSERT INTO std.person_history
         SELECT md5('p' || i), CAST(1 + i % 2 AS VARCHAR), DATE '1915-01-01' + CAST(hash(i) % 40000 AS INTEGER),

@@ -11,7 +11,7 @@ import pytest
 
 from tests.warehouse.deid_fixture import working_warehouse
 from warehouse import publish_snapshot as publishing
-from warehouse.deidentify import analyst_tables
+from warehouse.deidentify import K_VARIABLE, analyst_tables
 from warehouse.publish_snapshot import POINTER, publish_snapshot
 from warehouse.reidentification_gate import ReidentificationRisk, findings, reidentification_gate
 
@@ -79,6 +79,23 @@ def test_a_population_too_small_for_k_is_refused_without_any_help(tmp_path):
         publish_snapshot(con, tmp_path / "snapshots", k=K)
     assert not (tmp_path / "snapshots" / POINTER).exists()
     assert list((tmp_path / "snapshots").iterdir()) == []
+
+
+def test_the_night_fails_at_the_gate_after_its_marts_and_loads(tmp_path, monkeypatch):
+    from unsilo.night import rebuild_marts
+    from unsilo.settings import settings
+
+    (tmp_path / "warehouse").mkdir()
+    working_warehouse(tmp_path / "warehouse" / "unsilo.duckdb", people=3, encounters=4).close()
+    monkeypatch.setenv("UNSILO_HOME", str(tmp_path))
+    monkeypatch.delenv("UNSILO_WAREHOUSE", raising=False)
+    monkeypatch.delenv(K_VARIABLE, raising=False)
+    with pytest.raises(ReidentificationRisk, match="std.person_history is"):
+        rebuild_marts(settings())  # what unsilo night, sync, demo and the build_marts DAG call
+    with duckdb.connect(str(tmp_path / "warehouse" / "unsilo.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.community_overview").fetchone()[0] >= 0
+        assert con.execute("SELECT count(*) FROM std.person").fetchone()[0] == 3
+    assert not (tmp_path / "warehouse" / "snapshots" / POINTER).exists()
 
 
 def snapshot_with(tmp_path, immunized_in_small_class: int) -> duckdb.DuckDBPyConnection:

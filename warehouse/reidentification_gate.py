@@ -32,7 +32,7 @@ class ReidentificationRisk(RuntimeError):
 @dataclass(frozen=True)
 class Finding:
     table: str
-    scope: str  # own | joined
+    scope: str  # own | joined | own (unlinked): each record counted as a person
     quasi_identifiers: tuple[str, ...]
     k: int  # achieved: the smallest class (distinct persons); 0 when no record is linked to a person
     records: int  # records linked to a person

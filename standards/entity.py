@@ -20,6 +20,30 @@ DUCKDB_TYPES = {
     "datetime": "TIMESTAMP",
 }
 
+#: Disclosure classes (docs/privacy-deidentification.md): what the analysts' snapshot does with a field.
+#: ``direct``: identifies a person or a department's record by itself: never leaves the working warehouse.
+#: ``quasi``: identifies in combination (birth date, sex, place, dates of events): generalized as declared.
+#: ``pseudonym``: a keyed pseudonymous join key (person_key, household_key, address_key): kept, so analysts join.
+#: ``sensitive``: what analysts study (codes, amounts, values): kept; never part of an equivalence class.
+#: ``public``: not about a person (stops, routes, communities, code-list values): kept.
+DISCLOSURE_CLASSES = ("direct", "quasi", "pseudonym", "sensitive", "public")
+#: Generalizations a quasi-identifier may declare, finest first, with the field types each applies to. A field
+#: declares one or a list (a hierarchy, finest first): the snapshot uses the first that reaches k
+#: (warehouse/deidentify.py). ``keep``: unchanged; ``month``/``quarter``/``year``: a date truncated to its first
+#: day; ``N-year-band``: a birth date to a band of birth years, the oldest (90 and over) top-coded into one;
+#: ``street``: a 12-digit community code to its street's code (first 9 digits); ``drop``: left out.
+GENERALIZATIONS = {
+    "keep": ("string", "integer", "number", "boolean", "date", "datetime"),
+    "month": ("date", "datetime"),
+    "quarter": ("date", "datetime"),
+    "year": ("date", "datetime"),
+    "5-year-band": ("date",),
+    "10-year-band": ("date",),
+    "20-year-band": ("date",),
+    "street": ("string",),
+    "drop": ("string", "integer", "number", "boolean", "date", "datetime"),
+}
+
 #: ``merge``: one row per key, upserted. ``scd2``: every version kept (type-2 slowly changing dimension).
 HISTORY_KINDS = ("merge", "scd2")
 
@@ -34,7 +58,8 @@ class Field:
     maximum: float | None = None
     pattern: str | None = None
     codelist: str | None = None
-    pii: str | None = None
+    disclosure: str = ""
+    generalize: tuple[str, ...] = ()  # quasi only: the hierarchy, finest first
     id_scheme: str | None = None
     after: str | None = None
     references: str | None = None  # "entity.field" of a shared dimension this key must exist in
@@ -42,6 +67,23 @@ class Field:
     @property
     def duckdb_type(self) -> str:
         return DUCKDB_TYPES[self.type]
+
+
+#: The disclosure of the columns every stored table adds (standards/ddl.py): lineage, and an scd2 table's versions.
+#: ``_run_id`` and ``_extracted_at`` date a record's arrival, ``_row_hash`` is an unkeyed hash of its business
+#: columns (exact birth date included: guessable by trying candidates), so all three stay with the stewards.
+_DATES = ("month", "quarter", "year", "drop")
+LINEAGE_FIELDS = (
+    Field("_source", "string", "The source that loaded the record.", disclosure="public"),
+    Field("_run_id", "string", disclosure="quasi", generalize=("drop",)),
+    Field("_extracted_at", "datetime", disclosure="quasi", generalize=("drop",)),
+    Field("_row_hash", "string", disclosure="quasi", generalize=("drop",)),
+)
+VERSION_FIELDS = (
+    Field("valid_from", "date", disclosure="quasi", generalize=_DATES),
+    Field("valid_to", "date", disclosure="quasi", generalize=_DATES),
+    Field("is_current", "boolean", disclosure="public"),
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +112,10 @@ class Entity:
         """The table the load writes."""
         return self.history_table if self.history == "scd2" else self.table
 
+    def stored_fields(self, history: bool) -> tuple[Field, ...]:
+        """Every column of the stored table (``history``: the scd2 history table) with its disclosure."""
+        return self.fields + LINEAGE_FIELDS + (VERSION_FIELDS if history else ())
+
     def field(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
@@ -91,11 +137,40 @@ def _field(raw: dict, entity: str) -> Field:
         maximum=constraints.get("maximum"),
         pattern=constraints.get("pattern"),
         codelist=raw.get("codelist"),
-        pii=raw.get("pii"),
+        disclosure=raw.get("disclosure", ""),
+        generalize=_generalize(raw, entity),
         id_scheme=raw.get("id_scheme"),
         after=raw.get("after"),
         references=raw.get("references"),
     )
+
+
+def _generalize(raw: dict, entity: str) -> tuple[str, ...]:
+    """Check the field's disclosure class and generalization; an error names the entity file and the field."""
+    where = f"standards/entities/{entity}.yaml: field {raw['name']!r}"
+    cls, gen = raw.get("disclosure"), raw.get("generalize")
+    if cls is None:
+        raise ValueError(f"{where} declares no disclosure class: add disclosure: one of "
+                         f"{', '.join(DISCLOSURE_CLASSES)}")
+    if cls not in DISCLOSURE_CLASSES:
+        raise ValueError(f"{where} has unknown disclosure class {cls!r}: use one of {', '.join(DISCLOSURE_CLASSES)}")
+    if cls != "quasi":
+        if gen is not None:
+            raise ValueError(f"{where}: only a quasi-identifier declares generalize (it is {cls})")
+        return ()
+    levels = tuple([gen] if isinstance(gen, str) else gen or ())
+    if not levels:
+        raise ValueError(f"{where}: a quasi-identifier declares generalize: one or a list of "
+                         f"{', '.join(GENERALIZATIONS)}")
+    kind = raw.get("type", "string")
+    for level in levels:
+        if level not in GENERALIZATIONS:
+            raise ValueError(f"{where} has unknown generalization {level!r}: use {', '.join(GENERALIZATIONS)}")
+        if kind not in GENERALIZATIONS[level]:
+            raise ValueError(f"{where}: generalization {level!r} does not apply to a {kind} field")
+    if "drop" in levels[:-1]:
+        raise ValueError(f"{where}: drop can only be the last (coarsest) generalization")
+    return levels
 
 
 def load_entity(path: Path) -> Entity:

@@ -19,6 +19,10 @@ META = {
     "meta.quarantine": "Rows that failed a rule, with the source record as received (stewards only: holds raw IDs).",
     "meta.source_state": "Each source's incremental cursor, written in the same transaction as its load.",
     "meta.snapshot": "When this read-only snapshot was published.",
+    "meta.disclosure": "The re-identification gate's findings for this snapshot, per person-level table and scope "
+                       "(own: its quasi-identifiers; joined: with the person's joined on person_key): k required and "
+                       "achieved (smallest class, in distinct persons), records, share of unique records, records at "
+                       "risk and suppressed, and the generalization used.",
 }
 VERSION_DOCS = {
     "valid_from": "Start of the data interval of the night that loaded this version (inclusive).",

@@ -1,9 +1,11 @@
 import duckdb
+import pytest
 
 from standards.codelists import codelist, crosswalk
 from standards.data_dictionary import data_dictionary
-from standards.ddl import all_ddl
-from standards.entity import entities
+from standards.ddl import HISTORY_COLUMNS, LINEAGE_COLUMNS, all_ddl
+from standards.entity import (DISCLOSURE_CLASSES, GENERALIZATIONS, LINEAGE_FIELDS, VERSION_FIELDS, entities,
+                              load_entity)
 from standards.rules import rules
 from unsilo.settings import REPO
 
@@ -57,3 +59,36 @@ def test_data_dictionary_is_generated_and_up_to_date():
         assert f"`{mart}`" in text
     assert "| `employment_rate` |" in text
     assert (REPO / "docs" / "data-dictionary.md").read_text(encoding="utf-8") == text, "run `unsilo dictionary`"
+
+
+def test_every_field_of_every_entity_declares_a_disclosure_class():
+    for e in entities().values():
+        for f in e.fields:
+            assert f.disclosure in DISCLOSURE_CLASSES, f"{e.name}.{f.name}"
+            assert bool(f.generalize) == (f.disclosure == "quasi"), f"{e.name}.{f.name}"
+            assert set(f.generalize) <= set(GENERALIZATIONS)
+    assert [f.name for f in LINEAGE_FIELDS] == list(LINEAGE_COLUMNS)
+    assert [f.name for f in VERSION_FIELDS] == list(HISTORY_COLUMNS)
+    person = entities()["person"]
+    assert person.field("birth_date").disclosure == "quasi" and person.field("grid_code").generalize == ("drop",)
+    assert person.field("person_key").disclosure == "pseudonym"
+    assert entities()["health_encounter"].field("encounter_id").disclosure == "direct"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("", "declares no disclosure class"),
+    ("    disclosure: secret\n", "unknown disclosure class 'secret'"),
+    ("    disclosure: quasi\n    generalize: decade\n", "unknown generalization 'decade'"),
+    ("    disclosure: quasi\n    generalize: street\n", "'street' does not apply to a date field"),
+    ("    disclosure: quasi\n", "a quasi-identifier declares generalize"),
+    ("    disclosure: public\n    generalize: year\n", "only a quasi-identifier declares generalize"),
+    ("    disclosure: quasi\n    generalize: [drop, year]\n", "drop can only be the last"),
+])
+def test_a_wrong_disclosure_declaration_is_an_error_naming_the_file_and_field(tmp_path, extra, message):
+    path = tmp_path / "thing.yaml"
+    path.write_text("name: thing\nprimaryKey: [id]\nfields:\n  - name: id\n    type: string\n    disclosure: direct\n"
+                    f"  - name: seen_on\n    type: date\n{extra}", encoding="utf-8")
+    with pytest.raises(ValueError) as err:
+        load_entity(path)
+    assert "standards/entities/thing.yaml: field 'seen_on'" in str(err.value)
+    assert message in str(err.value)

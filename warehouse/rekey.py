@@ -6,7 +6,7 @@ pseudonymous column of the table at once, history tables included. The rows' ``_
 is recomputed in the same statement, so the next night finds unchanged rows unchanged. All tables and the record of
 the new chain's fingerprint (``restricted.key_chain``, steward-only: never published) commit together or not at all.
 
-Which columns hold keys comes from the standard (fields with ``pii: pseudonymized``) and their domain from the
+Which columns hold keys comes from the standard (fields with ``disclosure: pseudonym``) and their domain from the
 sources that fill them; a table column that looks like a key (``*_key``) but is not declared stops the rotation
 before anything is written, so no key is ever left under the old chain.
 """
@@ -53,7 +53,7 @@ def plan(con: duckdb.DuckDBPyConnection, domains: dict[tuple[str, str], str]) ->
     """The tables and columns to re-key; ``domains`` maps (entity, field) to the domain the sources use."""
     out: list[KeyTable] = []
     for ent in entities().values():
-        cols = [f.name for f in ent.fields if f.pii == "pseudonymized"]
+        cols = [f.name for f in ent.fields if f.disclosure == "pseudonym"]
         if not cols:
             continue
         missing = [c for c in cols if (ent.name, c) not in domains]
@@ -71,7 +71,7 @@ def plan(con: duckdb.DuckDBPyConnection, domains: dict[tuple[str, str], str]) ->
         AND c.column_name LIKE '%\\_key' ESCAPE '\\' ORDER BY ALL""").fetchall() if (f"{s}.{t}", c) not in covered]
     if stray:
         raise RekeyError(f"columns that look like pseudonymous keys but no entity declares: {', '.join(stray)}; "
-                         "declare them in standards/entities (pii: pseudonymized) or rename them, then rotate")
+                         "declare them in standards/entities (disclosure: pseudonym) or rename them, then rotate")
     return out
 
 

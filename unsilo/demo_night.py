@@ -111,11 +111,15 @@ def summary(console: Console, interval: Interval) -> None:
         for rule, n in rules:
             t.add_row(rule, str(n))
         console.print(t)
-        cur = con.execute("SELECT * FROM marts.community_overview")
+        # a few columns, so the table reads at 80 columns without cutting codes (blank: suppressed, small cell)
+        cur = con.execute(
+            """SELECT coalesce(community_code, street_code, district_code) AS code, level, residents, households,
+            open_unemployment_claims AS claims, subsidised_households AS subsidised
+            FROM marts.community_overview ORDER BY level = 'district', street_code, level = 'street', community_code""")
         names = [d[0] for d in cur.description]
-        t = Table(title="Across departments, per community (marts.community_overview)")
+        t = Table(title="Across departments (marts.community_overview; blank = suppressed)")
         for n in names:
-            t.add_column(n)
+            t.add_column(n, justify="right" if n not in ("code", "level") else "left", no_wrap=True)
         for row in cur.fetchall():
-            t.add_row(*map(str, row))
+            t.add_row(*("" if v is None else str(v) for v in row))
         console.print(t)

@@ -140,7 +140,7 @@ def tables(
         ).fetchall()
         listed = []
         for schema, name, kind in objects:
-            rows = read.query(f'SELECT count(*) FROM {schema}."{name}"').fetchone()[0]
+            rows = read.query(f'SELECT count(*) FROM {schema}."{name}"').fetchall()[0][0]
             text = about.get(f"{schema}.{name}")
             listed.append({"name": f"{schema}.{name}", "kind": kind, "rows": rows,
                            "description": text.table if text else ""})

@@ -83,8 +83,9 @@ class AnalystRead:
     def query(self, sql: str, lazy: bool = False):
         """Run ``sql`` after ``check``: a cursor with the last statement's result (``lazy``: a relation)."""
         statements = check(self.con, sql, self._catalog())
-        for st in statements[:-1]:
+        for st in statements[:-1]:  # reads whose results nobody sees: run (errors surface), then let go
             self._run(st.query, False)
+            self.con.abort()
         return self._run(statements[-1].query, lazy)
 
     def _run(self, sql: str, lazy: bool):
@@ -141,7 +142,11 @@ def check(con: duckdb.DuckDBPyConnection, sql: str, tables: frozenset[str] = fro
 
 
 def _check_statement(con, st, tables: frozenset[str], under: str = "") -> None:
-    kind = st.type
+    try:
+        kind = st.type
+    except ValueError:  # e.g. UPDATE EXTENSIONS: "29 is not a valid StatementType" in DuckDB's Python client
+        raise Refused(f"{_keyword(st.query)} statements are not allowed in an analyst query{under} "
+                      f"(read statements only: {READS})") from None
     if kind == duckdb.StatementType.EXPLAIN:
         inner = con.extract_statements(_after_explain(st.query))
         if len(inner) != 1:
@@ -153,7 +158,8 @@ def _check_statement(con, st, tables: frozenset[str], under: str = "") -> None:
     if kind != duckdb.StatementType.SELECT:
         raise Refused(f"{_keyword(st.query)} statements are not allowed in an analyst query{under} "
                       f"(read statements only: {READS})")
-    tree = json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [st.query]).fetchone()[0])
+    # fetchall: a result left unfinished on the connection would block the query that follows (DuckDB 2.0)
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)", [st.query]).fetchall()[0][0])
     if tree.get("error"):
         raise Refused(f"unsilo cannot check this statement ({tree.get('error_message', 'unknown form')}); "
                       f"write it as a plain {READS}")

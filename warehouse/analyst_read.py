@@ -82,7 +82,7 @@ class AnalystRead:
 
     def query(self, sql: str, lazy: bool = False):
         """Run ``sql`` after ``check``: a cursor with the last statement's result (``lazy``: a relation)."""
-        statements = check(self.con, sql, self._catalog())
+        statements = check(self.con, sql, self._known)
         for st in statements[:-1]:  # reads whose results nobody sees: run (errors surface), then let go
             self._run(st.query, False)
             self.con.abort()
@@ -94,11 +94,11 @@ class AnalystRead:
         except duckdb.PermissionException as exc:  # the locked configuration caught what the gate let through
             raise Refused(str(exc).strip().splitlines()[0]) from None
 
-    def _catalog(self) -> frozenset[str]:
+    def _known(self, name: str) -> bool:
+        """Whether ``name`` is a table or view of the open database (asked only of names that look like paths)."""
         if self._tables is None:
-            self._tables = frozenset(n.lower() for (n,) in self.con.execute(
-                "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall())
-        return self._tables
+            self._tables = catalog(self.con)
+        return name.lower() in self._tables
 
     def close(self) -> None:
         try:
@@ -127,21 +127,29 @@ def steward_read(path: Path, wait_seconds: float | None = None) -> AnalystRead:
     return AnalystRead(path, wait_seconds)
 
 
-def check(con: duckdb.DuckDBPyConnection, sql: str, tables: frozenset[str] = frozenset()) -> list:
+def catalog(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The lower-case names of every table and view of the open database."""
+    return frozenset(n.lower() for (n,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()").fetchall())
+
+
+def check(con: duckdb.DuckDBPyConnection, sql: str, known=None) -> list:
     """The statements of ``sql`` if every one is a read an analyst may run, else ``Refused`` for the first that is not.
 
-    ``tables`` are the (lower-case) table and view names of the open database: an unqualified name outside them
-    that looks like a path is a replacement scan of a file.
+    ``known(name)`` says whether an unqualified name is a table or view of the open database (default: asks
+    ``con``); a name that is neither that nor a CTE and looks like a path would be a replacement scan of a file.
     """
+    if known is None:
+        known = catalog(con).__contains__
     statements = con.extract_statements(sql)
     if not statements:
         raise Refused("the query holds no statement")
     for st in statements:
-        _check_statement(con, st, tables)
+        _check_statement(con, st, known)
     return statements
 
 
-def _check_statement(con, st, tables: frozenset[str], under: str = "") -> None:
+def _check_statement(con, st, known, under: str = "") -> None:
     try:
         kind = st.type
     except ValueError:  # e.g. UPDATE EXTENSIONS: "29 is not a valid StatementType" in DuckDB's Python client
@@ -151,7 +159,7 @@ def _check_statement(con, st, tables: frozenset[str], under: str = "") -> None:
         inner = con.extract_statements(_after_explain(st.query))
         if len(inner) != 1:
             raise Refused("EXPLAIN takes exactly one statement in an analyst query")
-        return _check_statement(con, inner[0], tables, under=" (not even under EXPLAIN)")
+        return _check_statement(con, inner[0], known, under=" (not even under EXPLAIN)")
     if kind == duckdb.StatementType.MULTI:
         raise Refused("PIVOT without an IN list creates a type, which an analyst query may not; "
                       "list the values: PIVOT ... ON column IN (...)")
@@ -163,14 +171,14 @@ def _check_statement(con, st, tables: frozenset[str], under: str = "") -> None:
     if tree.get("error"):
         raise Refused(f"unsilo cannot check this statement ({tree.get('error_message', 'unknown form')}); "
                       f"write it as a plain {READS}")
-    _check_tree(tree, tables, _cte_names(tree))
+    _check_tree(tree, known, _cte_names(tree))
 
 
-def _check_tree(node, tables: frozenset[str], ctes: frozenset[str]) -> None:
+def _check_tree(node, known, ctes: frozenset[str]) -> None:
     """Walk DuckDB's parse tree: every table function, scalar function and table name, at any depth."""
     if isinstance(node, list):
         for item in node:
-            _check_tree(item, tables, ctes)
+            _check_tree(item, known, ctes)
         return
     if not isinstance(node, dict):
         return
@@ -182,9 +190,9 @@ def _check_tree(node, tables: frozenset[str], ctes: frozenset[str]) -> None:
         if name in REFUSED_SCALARS:
             raise Refused(f"function {name} {REFUSED_SCALARS[name]}")
     elif kind == "BASE_TABLE" or (kind == "SHOW_REF" and node.get("show_type") == "SHOW"):
-        _check_table_name(node, tables, ctes)
+        _check_table_name(node, known, ctes)
     for value in node.values():
-        _check_tree(value, tables, ctes)
+        _check_tree(value, known, ctes)
 
 
 def _check_table_function(function: dict) -> None:
@@ -200,13 +208,11 @@ def _check_table_function(function: dict) -> None:
                   f"(allowed: {', '.join(sorted(ALLOWED_TABLE_FUNCTIONS))})")
 
 
-def _check_table_name(node: dict, tables: frozenset[str], ctes: frozenset[str]) -> None:
+def _check_table_name(node: dict, known, ctes: frozenset[str]) -> None:
     if node.get("schema_name") or node.get("catalog_name"):
         return
     name = str(node.get("table_name", ""))
-    if name.lower() in tables or name.lower() in ctes:
-        return
-    if any(mark in name for mark in PATH_MARKS):
+    if any(mark in name for mark in PATH_MARKS) and name.lower() not in ctes and not known(name):
         raise Refused(f"FROM {name!r} reads a file; an analyst query reads the tables of the warehouse only "
                       "(unsilo tables lists them)")
 

@@ -8,6 +8,7 @@ and a gate that accepts read statements only. ``--working`` (the stewards' read 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from unsilo.cli import UsageError, _jsonable, app, console
+from unsilo.cli import STATE, UsageError, _jsonable, app, console, err
 
 FORMATS = ("table", "csv", "json", "parquet")
 WORKING_HELP = ("Read the working file instead of the published snapshot (stewards only: needs UNSILO_ROLE=steward; "
@@ -35,19 +36,21 @@ def _open(working: bool):
 
 def _refusals(command):
     """One line ``refused: ...`` on stderr and exit code 3 when the sandbox refuses; no traceback."""
-    import functools
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from unsilo.cli import STATE, err
+        import duckdb
+
         from warehouse.analyst_read import Refused
 
         try:
             return command(*args, **kwargs)
-        except Refused as exc:
+        except (Refused, duckdb.PermissionException) as exc:  # the latter: the locked connection, while streaming
             if STATE["debug"]:
                 raise
-            err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+            text = str(exc).strip().splitlines()[0]
+            err.print(text if isinstance(exc, Refused) else f"refused: {text}", markup=False, highlight=False,
+                      soft_wrap=True)
             raise typer.Exit(REFUSED_EXIT) from None
 
     return wrapper

@@ -1,6 +1,6 @@
 """The one way analyst-facing code opens DuckDB: a sandboxed read-only connection and a gate before each query.
 
-Two layers, each enough on its own for what the other misses:
+Two layers, so that what one misses the other still stops:
 
 1. **The connection** (``analyst_read``): read-only, external access off (no file, no ATTACH, no COPY, no
    network, no extension installed or loaded), no replacement scans of Python objects, and the configuration

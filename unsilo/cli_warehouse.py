@@ -57,7 +57,7 @@ def _refusals(command):
 
 
 def _execute(read, sql: str, working: bool, lazy: bool = False):
-    """Run ``sql`` through the gate (``lazy``: as a relation that streams); a table missing from the snapshot says why."""
+    """Run ``sql`` through the gate (``lazy``: a relation that streams); a table missing from the snapshot says why."""
     import duckdb
 
     try:

@@ -1,8 +1,14 @@
-"""Analysts' commands: ``unsilo query`` and ``unsilo tables``, on the published snapshot unless ``--working``."""
+"""Analysts' commands: ``unsilo query`` and ``unsilo tables``, on the published snapshot unless ``--working``.
+
+Both read through warehouse/analyst_read.py: a sandboxed read-only connection (no files, no ATTACH, no settings)
+and a gate that accepts read statements only. ``--working`` (the stewards' read of the working warehouse) needs
+``UNSILO_ROLE=steward`` and is sandboxed the same way. A refusal is one line on stderr and exit code 3.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
 from pathlib import Path
@@ -11,36 +17,61 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from unsilo.cli import UsageError, _jsonable, app, console
+from unsilo.cli import STATE, UsageError, _jsonable, app, console, err
 
 FORMATS = ("table", "csv", "json", "parquet")
-WORKING_HELP = "Read the working file instead of the published snapshot (stewards: meta.quarantine, restricted)."
+WORKING_HELP = ("Read the working file instead of the published snapshot (stewards only: needs UNSILO_ROLE=steward; "
+                "meta.quarantine, restricted).")
+REFUSED_EXIT = 3
 
 
 def _open(working: bool):
     from unsilo.settings import settings
-    from warehouse.schema import connect
+    from warehouse.analyst_read import analyst_read, steward_read
     from warehouse.publish_snapshot import current_snapshot
 
     cfg = settings()
-    return connect(cfg.warehouse if working else current_snapshot(cfg.snapshots), read_only=True)
+    return steward_read(cfg.warehouse) if working else analyst_read(current_snapshot(cfg.snapshots))
 
 
-def _execute(con, sql: str, working: bool, lazy: bool = False):
-    """Run ``sql`` (``lazy``: as a relation that streams); a table missing from the snapshot says why."""
+def _refusals(command):
+    """One line ``refused: ...`` on stderr and exit code 3 when the sandbox refuses; no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        import duckdb
+
+        from warehouse.analyst_read import Refused
+
+        try:
+            return command(*args, **kwargs)
+        except (Refused, duckdb.PermissionException) as exc:  # the latter: the locked connection, while streaming
+            if STATE["debug"]:
+                raise
+            text = str(exc).strip().splitlines()[0]
+            err.print(text if isinstance(exc, Refused) else f"refused: {text}", markup=False, highlight=False,
+                      soft_wrap=True)
+            raise typer.Exit(REFUSED_EXIT) from None
+
+    return wrapper
+
+
+def _execute(read, sql: str, working: bool, lazy: bool = False):
+    """Run ``sql`` through the gate (``lazy``: a relation that streams); a table missing from the snapshot says why."""
     import duckdb
 
     try:
-        return con.sql(sql) if lazy else con.execute(sql)
+        return read.query(sql, lazy=lazy)
     except duckdb.CatalogException as exc:
         if working:
             raise
         first = str(exc).strip().splitlines()[0]
         raise UsageError(f"{first} (the analysts' snapshot leaves out meta.quarantine and the restricted schema; "
-                         "stewards add --working)") from None
+                         "stewards add --working, with UNSILO_ROLE=steward)") from None
 
 
 @app.command()
+@_refusals
 def query(
     sql: str = typer.Argument(..., help="SQL text, or a path to a .sql file."),
     fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet (parquet needs --output)."),
@@ -55,17 +86,17 @@ def query(
     path = Path(sql)
     if sql.endswith(".sql") and path.exists():
         sql = path.read_text(encoding="utf-8")
-    with _open(working) as con:
+    with _open(working) as read:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            reader = _execute(con, sql, working, lazy=True).to_arrow_reader(100_000)
+            reader = _execute(read, sql, working, lazy=True).to_arrow_reader(100_000)
             with pq.ParquetWriter(str(output), reader.schema) as writer:
                 for batch in reader:
                     writer.write_batch(batch)
             console.print(f"wrote {output}")
             return
-        cur = _execute(con, sql, working)
+        cur = _execute(read, sql, working)
         names = [d[0] for d in cur.description]
         rows = cur.fetchall()
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
@@ -95,6 +126,7 @@ def query(
 
 
 @app.command()
+@_refusals
 def tables(
     working: bool = typer.Option(False, "--working", help=WORKING_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of {name, kind, rows, description}."),
@@ -103,15 +135,15 @@ def tables(
     from warehouse.descriptions import descriptions
 
     about = descriptions()
-    with _open(working) as con:
-        objects = con.execute(
+    with _open(working) as read:
+        objects = read.query(
             """SELECT schema_name, table_name, 'table' FROM duckdb_tables() WHERE NOT temporary
             UNION ALL SELECT schema_name, view_name, 'view' FROM duckdb_views() WHERE NOT internal AND NOT temporary
             ORDER BY 1, 2"""
         ).fetchall()
         listed = []
         for schema, name, kind in objects:
-            rows = con.execute(f'SELECT count(*) FROM {schema}."{name}"').fetchone()[0]
+            rows = read.query(f'SELECT count(*) FROM {schema}."{name}"').fetchall()[0][0]
             text = about.get(f"{schema}.{name}")
             listed.append({"name": f"{schema}.{name}", "kind": kind, "rows": rows,
                            "description": text.table if text else ""})

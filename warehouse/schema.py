@@ -64,13 +64,13 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     adopt_history(con)
 
 
-def _open(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, read_only: bool, wait_seconds: float, config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """DuckDB allows one writing process per file: while another holds the lock, wait with backoff."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
                 raise
@@ -78,19 +78,21 @@ def _open(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyCo
             delay = min(delay * 2, 2.0)
 
 
-def connect(path: Path, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, read_only: bool = False, wait_seconds: float | None = None,
+            config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (creating it and its schemas when writing).
 
     Only one process writes the file at a time (Airflow runs every writing task in a one-slot pool); a writer
     that finds the file locked waits up to ``UNSILO_LOCK_WAIT`` seconds (default 600) rather than failing.
+    ``config`` is DuckDB's (warehouse/analyst_read.py opens analysts' reads sandboxed through it).
     """
     if wait_seconds is None:
         wait_seconds = float(os.environ.get("UNSILO_LOCK_WAIT", "600"))
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"no warehouse at {path}: run a night first (unsilo demo, or unsilo sync SOURCE)")
-        return _open(path, True, wait_seconds)
+        return _open(path, True, wait_seconds, config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, False, wait_seconds)
+    con = _open(path, False, wait_seconds, config)
     create(con)
     return con

@@ -250,16 +250,17 @@ def test_a_reader_of_the_old_snapshot_keeps_reading_across_swaps_and_pruning(nig
 
 
 ANALYST = """
-import duckdb, json, sys, time, pathlib
+import json, sys, time, pathlib
+from warehouse.analyst_read import analyst_read  # the sandboxed read unsilo query uses
 snapshot, stop, report = map(pathlib.Path, sys.argv[1:4])
 seen, errors = [], []
 while True:
     last = stop.exists()
     try:
-        with duckdb.connect(str(snapshot), read_only=True) as c:
-            runs = sorted({n for (n,) in c.execute("SELECT count(*) FROM meta.ledger GROUP BY source").fetchall()})
-            arrears = c.execute("SELECT sum(arrears_months) FROM std.tenancy").fetchone()[0]
-            versions = c.execute("SELECT count(*) FROM std.tenancy_history").fetchone()[0]
+        with analyst_read(snapshot) as c:
+            runs = sorted({n for (n,) in c.query("SELECT count(*) FROM meta.ledger GROUP BY source").fetchall()})
+            arrears = c.query("SELECT sum(arrears_months) FROM std.tenancy").fetchall()[0][0]
+            versions = c.query("SELECT count(*) FROM std.tenancy_history").fetchall()[0][0]
         seen.append([runs, arrears, versions])
     except Exception as exc:
         errors.append(repr(exc))

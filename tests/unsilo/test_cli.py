@@ -23,8 +23,11 @@ def night(tmp_path_factory):
         yield n
 
 
-def cli(night, *args: str) -> subprocess.CompletedProcess:
+def cli(night, *args: str, role: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, UNSILO_HOME=str(night.home), UNSILO_PSEUDONYM_KEY=KEY, COLUMNS="200")
+    env.pop("UNSILO_ROLE", None)
+    if role:
+        env["UNSILO_ROLE"] = role  # --working needs the steward role (warehouse/analyst_read.py)
     return subprocess.run([str(UNSILO), *args], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -65,7 +68,8 @@ def test_query_parquet_and_the_working_file(night, tmp_path):
     table = pq.read_table(target)
     assert table.num_rows == len(night.truth["population"]["communities"])
     assert {"employment_rate", "immunization_coverage", "stops_within_walk"} <= set(table.column_names)
-    out = cli(night, "query", "SELECT count(*) AS n FROM meta.quarantine", "--working", "--format", "json")
+    out = cli(night, "query", "SELECT count(*) AS n FROM meta.quarantine", "--working", "--format", "json",
+              role="steward")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["n"] > 0
 
@@ -77,7 +81,7 @@ def test_tables_lists_every_table_and_view_with_its_description(night):
     assert {e.table for e in entities().values()} | {"marts.community_month", "marts.community_overview"} <= set(listed)
     assert [n for n, t in listed.items() if not t["description"]] == []
     assert not any(n.startswith("restricted.") or n == "meta.quarantine" for n in listed)
-    working = {t["name"]: t for t in json.loads(cli(night, "tables", "--working", "--json").stdout)}
+    working = {t["name"]: t for t in json.loads(cli(night, "tables", "--working", "--json", role="steward").stdout)}
     assert working["restricted.person_profile"]["description"].startswith("Person-level")
     assert working["std.person"]["kind"] == "view" and working["std.person_history"]["kind"] == "table"
     out = cli(night, "tables")
@@ -102,6 +106,9 @@ def test_sync_one_source_by_id_and_by_path(night):
         (("query", "SELECT 1", "--format", "xml"), "--format must be"),
         (("query", "SELECT 1", "--format", "parquet"), "--output"),
         (("query", "SELECT * FROM meta.quarantine"), "--working"),
+        (("query", "SELECT * FROM meta.quarantine", "--working"), "steward role"),
+        (("query", "SELECT content FROM read_text('secrets/pseudonym.key')"), "refused: table function read_text"),
+        (("query", "ATTACH 'warehouse/unsilo.duckdb' AS w"), "refused: ATTACH"),
         (("sync", "employment_registration", "--start", "2026-05-01"), "employment_registration"),
     ],
 )

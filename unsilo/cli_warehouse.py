@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -52,6 +53,12 @@ def _refusals(command):
             err.print(text if isinstance(exc, Refused) else f"refused: {text}", markup=False, highlight=False,
                       soft_wrap=True)
             raise typer.Exit(REFUSED_EXIT) from None
+        except duckdb.InterruptException:
+            from warehouse.analyst_read import TIMEOUT_DEFAULT, TIMEOUT_VARIABLE
+
+            raise UsageError(f"the query was stopped after {TIMEOUT_VARIABLE} "
+                             f"({os.environ.get(TIMEOUT_VARIABLE, TIMEOUT_DEFAULT)} s): narrow it, "
+                             "or ask the deployment for a longer limit") from None
 
     return wrapper
 

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import duckdb
@@ -36,6 +37,11 @@ SANDBOX = {
     "allow_unsigned_extensions": False,
     "python_enable_replacements": False,
 }
+#: Resource limits of one analyst session (a runaway recursive CTE must not take the machine): DuckDB's memory
+#: limit, the most it may spill to its private temporary folder, and the seconds after which the session's running
+#: query is interrupted.
+LIMITS = (("memory_limit", "UNSILO_QUERY_MEMORY", "2GB"), ("max_temp_directory_size", "UNSILO_QUERY_SPILL", "4GB"))
+TIMEOUT_VARIABLE, TIMEOUT_DEFAULT = "UNSILO_QUERY_TIMEOUT", 900.0
 ROLE_VARIABLE = "UNSILO_ROLE"
 STEWARD = "steward"
 READS = "SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN"
@@ -72,13 +78,18 @@ class AnalystRead:
         from warehouse.schema import connect
 
         self._temp = tempfile.mkdtemp(prefix="unsilo-analyst-")
+        limits = {name: os.environ.get(variable, default) for name, variable, default in LIMITS}
         try:
             self.con = connect(path, read_only=True, wait_seconds=wait_seconds,
-                               config={**SANDBOX, "temp_directory": self._temp, "lock_configuration": True})
+                               config={**SANDBOX, **limits, "temp_directory": self._temp, "lock_configuration": True})
         except BaseException:
             shutil.rmtree(self._temp, ignore_errors=True)
             raise
         self._tables = None
+        seconds = float(os.environ.get(TIMEOUT_VARIABLE, TIMEOUT_DEFAULT))
+        self._timer = threading.Timer(seconds, self.con.interrupt)  # a query still running then is interrupted
+        self._timer.daemon = True
+        self._timer.start()
 
     def query(self, sql: str, lazy: bool = False):
         """Run ``sql`` after ``check``: a cursor with the last statement's result (``lazy``: a relation)."""
@@ -101,6 +112,7 @@ class AnalystRead:
         return name.lower() in self._tables
 
     def close(self) -> None:
+        self._timer.cancel()
         try:
             self.con.close()
         finally:

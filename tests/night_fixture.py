@@ -53,3 +53,12 @@ def generated_night(tmp_path_factory, monkeypatch: pytest.MonkeyPatch, people: i
     generate(home, people=people)
     truth = json.loads((home / "departments" / "truth.json").read_text(encoding="utf-8"))
     return Night(home=home, truth=truth, interval=Interval.night(NIGHT))
+
+
+def ran_night(tmp_path_factory, people: int = PEOPLE):
+    """A generated district after its night (marts and snapshot included), for a module-scoped fixture to yield
+    from: ``yield from ran_night(tmp_path_factory, 120)``."""
+    with pytest.MonkeyPatch.context() as mp:
+        night = generated_night(tmp_path_factory, mp, people=people)
+        night.run()
+        yield night

@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.night_fixture import KEY, generated_night
+from tests.night_fixture import KEY, ran_night
 
 UNSILO = Path(sys.executable).with_name("unsilo")
 
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        n = generated_night(tmp_path_factory, mp, people=120)
-        n.run()
-        yield n
+    yield from ran_night(tmp_path_factory, people=120)
 
 
 def cli(night, *args: str, role: str | None = None) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.night_fixture import KEY, generated_night
+from tests.night_fixture import KEY, ran_night
 from warehouse.analyst_read import ALLOWED_TABLE_FUNCTIONS, Refused, analyst_read, steward_read
 
 UNSILO = Path(sys.executable).with_name("unsilo")
@@ -21,10 +21,7 @@ TARGETS = ("snapshot", "working")
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        n = generated_night(tmp_path_factory, mp, people=120)
-        n.run()
-        yield n
+    yield from ran_night(tmp_path_factory, people=120)
 
 
 def paths(night) -> dict[str, str]:

@@ -80,7 +80,8 @@ def test_a_load_that_quarantines_everything_keeps_the_baseline_it_had(home):
     cfg = settings()
     assert run_source(load_source(write_yaml(home), cfg), NIGHT, cfg).loaded == 3
     drop(home, [f"S{i},Stop {i},130.{i},120.{i},x" for i in range(3)], header="stop_id,stop_name,lat,lon,extra")
-    entry = run_source(load_source(write_yaml(home, tolerate_new_columns=True), cfg), Interval.night(dt.date(2026, 6, 2)), cfg)
+    yaml_path = write_yaml(home, tolerate_new_columns=True)
+    entry = run_source(load_source(yaml_path, cfg), Interval.night(dt.date(2026, 6, 2)), cfg)
     assert entry.quarantined == 3 and entry.loaded + entry.unchanged == 0
     assert saved_columns(home, "stops_try") == ["stop_id", "stop_name", "lat", "lon"]
 

@@ -193,6 +193,7 @@ from unsilo import cli_quarantine  # noqa: E402,F401
 from unsilo import cli_backfill  # noqa: E402,F401
 from unsilo import cli_sources  # noqa: E402,F401
 from unsilo import cli_key  # noqa: E402,F401
+from unsilo import cli_try  # noqa: E402,F401
 
 
 def run() -> None:

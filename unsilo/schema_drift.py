@@ -1,9 +1,10 @@
 """Schema drift: the raw columns a source delivers against what its YAML expects.
 
-The reference is the YAML's ``columns`` list when it has one, else the columns of the source's last successful
-load (kept in ``meta.source_state``) together with every column the mapping reads. Columns that appeared fail the
-source unless the YAML says ``tolerate_new_columns: true``; columns that vanished always fail it. A vanished and
-an appeared column at the same place are named as a probable rename. Only that source fails; the night goes on.
+The reference is the YAML's ``columns`` list when it has one, else the columns of the source's last load that put
+rows into the warehouse (kept in ``meta.source_state``; a load that quarantined every row, or a failed run, leaves
+that baseline as it was: warehouse/state.py) together with every column the mapping reads. Columns that appeared
+fail the source unless the YAML says ``tolerate_new_columns: true``; columns that vanished always fail it. A vanished
+and an appeared column at the same place are named as a probable rename. Only that source fails; the night goes on.
 
 The message names columns, never values: a header name that is not a column the source knows is shown only when
 it does not look like data (:func:`standards.redact.shown_header`), so a drop without its header row, whose first

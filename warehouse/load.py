@@ -169,7 +169,7 @@ def _load(con, entity, entry, landing, raw_columns, normalized, verdicts, expect
         entry.finished_at = dt.datetime.now(dt.timezone.utc)
         write_ledger(con, entry)
         if state is not None:
-            write_state(con, entry.source, state, entry.run_id)
+            write_state(con, entry.source, state, entry.run_id, baseline=entry.loaded + entry.unchanged > 0)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

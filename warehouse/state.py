@@ -2,6 +2,11 @@
 
 It is written by :func:`warehouse.load.load` inside the load's own transaction, so a crash never advances a cursor
 past rows that were not loaded, and a re-run of the same night reads from the same place.
+
+The state's ``columns`` are the schema-drift baseline (unsilo/schema_drift.py). It moves only on a load that put
+rows into the warehouse (loaded or unchanged): a failed run writes no state at all, and a load that quarantined
+every row keeps the baseline it had (none on a first attempt), so a steward's wrong first YAML does not block the
+corrected one. The cursor moves on every successful load (quarantined rows are kept and replayable).
 """
 
 from __future__ import annotations
@@ -25,10 +30,16 @@ def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
-def write_state(con: duckdb.DuckDBPyConnection, source: str, state: dict, run_id: str) -> None:
+def write_state(con: duckdb.DuckDBPyConnection, source: str, state: dict, run_id: str, baseline: bool = True) -> None:
     """Upsert the source's state; call inside the load's transaction. An unchanged state is left as it was (with the
-    run that wrote it), so re-running a night changes nothing."""
+    run that wrote it), so re-running a night changes nothing. ``baseline`` false (the load put no row into the
+    warehouse): the saved ``columns`` stay as they were, or absent."""
     con.execute(DDL)
+    if not baseline:
+        state = {k: v for k, v in state.items() if k != "columns"}
+        kept = (read_state(con, source) or {}).get("columns")
+        if kept is not None:
+            state["columns"] = kept
     con.execute(
         """INSERT INTO meta.source_state VALUES (?, ?, ?, now())
         ON CONFLICT (source) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,

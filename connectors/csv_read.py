@@ -194,7 +194,8 @@ def _sniff_notes(sniff: CsvSniff, layout: CsvLayout) -> list[str]:
     decision = sniff.decision
     if decision.undecodable:
         notes.append(f"encoding {decision.encoding} {decision.how} in the sample: rows holding such bytes go to "
-                     f"the undecodable-bytes rule; declare 'encoding:' in the source YAML if it is not {decision.encoding}")
+                     f"the undecodable-bytes rule; declare 'encoding:' in the source YAML if it is not "
+                     f"{decision.encoding}")
     if sniff.header_lines > int(layout.header_rows) and layout.header:
         start = sniff.preamble if layout.skip_rows == "auto" else int(layout.skip_rows)
         filled = [r for r in sniff.records[start:] if r[1]]

@@ -60,6 +60,7 @@ JUDGED = 1 << 16  # characters step 6 measures mess on (charset-normalizer's mes
 SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "ascii": "utf-8", "latin_1": "cp1252", "iso8859_1": "cp1252"}
 HIGH = bytes(range(0x80, 0x100))
 NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*\n?")
+DECLARED, BOM, UTF16 = "declared", "byte order mark", "UTF-16 without byte order mark"
 
 
 class EncodingError(ValueError):
@@ -72,12 +73,7 @@ class Decision:
 
     encoding: str
     how: str
-    undecodable: int = 0  # bytes of the judged sample the codec could not decode (those rows are quarantined)
-
-    @property
-    def guessed(self) -> bool:
-        """Whether the choice is a statistical guess a steward should confirm by declaring ``encoding:``."""
-        return self.how.startswith(("detected", "no candidate"))
+    undecodable: int = 0  # sequences of the judged sample the codec could not decode (their rows are quarantined)
 
 
 def high_bytes(data: bytes) -> int:
@@ -106,9 +102,7 @@ def file_encoding(
             head = f.read(SAMPLE)
     complete = len(head) < SAMPLE
     first = decide(head, declared, complete)
-    if complete or first.how in ("declared", "byte order mark", "UTF-16 without byte order mark"):
-        return first
-    if high_bytes(head) >= EVIDENCE:
+    if complete or first.how in (DECLARED, BOM, UTF16) or high_bytes(head) >= EVIDENCE:
         return first
     evidence = _non_ascii_lines(open_binary)
     if not evidence:
@@ -121,13 +115,13 @@ def file_encoding(
 def decide(sample: bytes, declared: str | None = "auto", complete: bool = True) -> Decision:
     """The decision on a sample alone (``complete``: the sample is the whole file)."""
     if declared and declared.lower() != "auto":
-        return Decision(_declared(sample, declared), "declared")
+        return Decision(_declared(sample, declared), DECLARED)
     for bom, name in BOMS:
         if sample.startswith(bom):
-            return Decision(name, "byte order mark")
+            return Decision(name, BOM)
     utf16 = _utf16_without_bom(sample)
     if utf16:
-        return Decision(utf16, "UTF-16 without byte order mark")
+        return Decision(utf16, UTF16)
     if not complete:
         sample = sample[: sample.rfind(b"\n") + 1] or sample  # whole lines: 0x0A is never inside a character here
     if sample.isascii():

@@ -103,9 +103,9 @@ def _csv(path: Path) -> dict:
         tables = read_all(lambda: conn.read(*ANY_DAY))
         report.columns, report.header_lines = conn.reports[0].columns, conn.reports[0].header_lines
     out = _summary("csv", tables)
-    out.update(rows_undecodable=_undecodable(tables), encoding=report.encoding, encoding_how=report.encoding_how, delimiter=report.delimiter,
-               quotechar=report.quotechar, header_line=report.header_line, header_lines=report.header_lines,
-               columns=report.columns, notes=report.notes)
+    out.update(rows_undecodable=_undecodable(tables), encoding=report.encoding, encoding_how=report.encoding_how,
+               delimiter=report.delimiter, quotechar=report.quotechar, header_line=report.header_line,
+               header_lines=report.header_lines, columns=report.columns, notes=report.notes)
     return out
 
 
@@ -142,8 +142,8 @@ def _gtfs(path: Path) -> dict:
         notes.extend(f"{name}: {n}" for n in conn.report.notes)
     out = _summary("gtfs", tables)
     encodings = sorted({f["encoding"] for f in files.values() if f["encoding"]})
-    out.update(encoding=", ".join(encodings) or "utf-8", columns=sorted({c for f in files.values() for c in f["columns"]}),
-               files=files, notes=notes)
+    out.update(encoding=", ".join(encodings) or "utf-8", files=files, notes=notes,
+               columns=sorted({c for f in files.values() for c in f["columns"]}))
     return out
 
 

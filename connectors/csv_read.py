@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 from connectors.base import SOURCE_ROW
 from connectors.csv_dialect import csv_dialect
 from connectors.csv_fast import FastPathMiss, csv_fast
-from connectors.encoding import SAMPLE, encoding
+from connectors.encoding import SAMPLE, Decision, file_encoding
 from standards.redact import looks_like_data, scrub
 from standards.rejects import (
     BLANK_LINE, BLANK_ROW, COMMENT_LINE, FOOTER_ROW, RAGGED_ROW, RAW, REJECT, UNPARSEABLE_ROW,
@@ -59,11 +60,45 @@ class CsvReport:
     """What reading found out: the facts ``unsilo inspect`` shows and notes a steward should read."""
 
     encoding: str = ""
+    encoding_how: str = ""  # the rule of connectors/encoding.py that chose it
     delimiter: str = ""
     quotechar: str = ""
     columns: list[str] = field(default_factory=list)
     header_line: int = 0
+    header_lines: int = 0  # header lines read (the layout's header_rows)
+    header_lines_found: int = 0  # header lines the file appears to have (2: a second header row was found)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CsvSniff:
+    """What the first :data:`connectors.encoding.SAMPLE` bytes of a file tell before it is read."""
+
+    decision: Decision
+    sample_text: str
+    complete: bool  # the sample is the whole file
+    dialect: type[csv.Dialect]
+    records: list[tuple[int, list[str] | None]]  # the first records of the sample
+    parse_notes: list[str]  # what the csv module said about them
+    preamble: int  # records above the header (auto-detected)
+    header_lines: int  # 2 when the record below the header is a second header row
+
+
+def csv_sniff(open_binary: Callable[[], BinaryIO], layout: CsvLayout) -> CsvSniff:
+    """Encoding, dialect, preamble and header lines of a file, from a sample (``unsilo inspect`` asks this too)."""
+    with open_binary() as f:
+        head = f.read(SAMPLE)
+    decision = file_encoding(open_binary, layout.encoding, head)
+    complete = len(head) < SAMPLE
+    text = head.decode(decision.encoding, errors="replace").lstrip("\ufeff")
+    dialect = csv_dialect(text, layout.delimiter, layout.quotechar, complete=complete)
+    parsed = CsvReport()
+    reader = csv.reader(io.StringIO(text.replace("\x00", "\ufffd"), newline=""), dialect)
+    records = list(itertools.islice(_records(reader, parsed), HEADER_SCAN))
+    preamble = _header_index(records) if layout.header else 0
+    start = preamble if layout.skip_rows == "auto" else int(layout.skip_rows)
+    lines = 2 if layout.header and _second_header(records[start:], complete) else 1
+    return CsvSniff(decision, text, complete, dialect, records, parsed.notes, preamble, lines)
 
 
 def normalized_header(names: list[str], notes: list[str]) -> list[str]:
@@ -124,14 +159,15 @@ def csv_read(
     found a surprise late): the caller then reads again with ``speculate=False``. ``fast=False``: the exact path
     only."""
     report = report if report is not None else CsvReport()
-    with open_binary() as f:
-        head = f.read(SAMPLE)
-    report.encoding = encoding(head, layout.encoding)
-    sample_text = head.decode(report.encoding, errors="replace").lstrip("\ufeff")
-    dialect = csv_dialect(sample_text, layout.delimiter, layout.quotechar, complete=len(head) < SAMPLE)
+    sniff = csv_sniff(open_binary, layout)
+    dialect = sniff.dialect
+    report.encoding, report.encoding_how = sniff.decision.encoding, sniff.decision.how
     report.delimiter, report.quotechar = dialect.delimiter, dialect.quotechar
+    report.header_lines = int(layout.header_rows) if layout.header else 0
+    report.header_lines_found = sniff.header_lines if layout.header else 0
+    report.notes.extend(_sniff_notes(sniff, layout))
     notes: list[str] = []
-    header = _plain_header(sample_text, dialect, layout, notes) if fast else None
+    header = _plain_header(sniff, layout, notes) if fast else None
     if header is not None:
         decimal = set(header if layout.decimal_comma is True else (layout.decimal_comma or []))
         try:
@@ -152,22 +188,71 @@ def csv_read(
         yield from _rows(records, name, layout, batch_rows, report, dialect.delimiter)
 
 
-def _plain_header(sample_text: str, dialect, layout: CsvLayout, notes: list[str]) -> list[str] | None:
+def _sniff_notes(sniff: CsvSniff, layout: CsvLayout) -> list[str]:
+    """What a steward should read about the encoding and the header before trusting the columns."""
+    notes = []
+    decision = sniff.decision
+    if decision.undecodable:
+        notes.append(f"encoding {decision.encoding} {decision.how} in the sample: rows holding such bytes go to "
+                     f"the undecodable-bytes rule; declare 'encoding:' in the source YAML if it is not "
+                     f"{decision.encoding}")
+    if sniff.header_lines > int(layout.header_rows) and layout.header:
+        start = sniff.preamble if layout.skip_rows == "auto" else int(layout.skip_rows)
+        filled = [r for r in sniff.records[start:] if r[1]]
+        notes.append(f"line {filled[1][0]} is a second header row (text in every filled cell, where the rows below "
+                     f"hold numbers): declare 'header_rows: 2' in the source YAML, or it is read as a data row")
+    return notes
+
+
+def _plain_header(sniff: CsvSniff, layout: CsvLayout, notes: list[str]) -> list[str] | None:
     """The header when the file may take the fast path (one header record on line 1, nothing special declared),
     else ``None``."""
+    dialect = sniff.dialect
     simple = (layout.header and int(layout.header_rows) == 1 and not int(layout.footer_rows) and not layout.comment
               and layout.short_rows == "reject" and layout.skip_rows in ("auto", 0, "0")
               and not dialect.skipinitialspace and dialect.quoting != csv.QUOTE_NONE)
     if not simple:
         return None
-    report = CsvReport()
-    reader = csv.reader(io.StringIO(sample_text.replace("\x00", "\ufffd"), newline=""), dialect)
-    sample = list(itertools.islice(_records(reader, report), HEADER_SCAN))
-    if not sample or sample[0][0] != 1 or not sample[0][1] or report.notes:
+    sample = sniff.records
+    if not sample or sample[0][0] != 1 or not sample[0][1] or sniff.parse_notes:
         return None
-    if layout.skip_rows == "auto" and _header_index(sample):
+    if layout.skip_rows == "auto" and sniff.preamble:
         return None
     return normalized_header(sample[0][1], notes)
+
+
+NUMERIC = re.compile(r"^[\s(+-]*[$€¥£]?\d[\d\s.,:/%)'-]*$")
+NULL_TOKENS = {"na", "n/a", "nan", "null", "none", "nil", "-", "--", ".", "?"}
+
+
+def _numeric(cell: str) -> bool:
+    """A number, an amount, a date or a time (``6.01``, ``1,234``, ``2021/4/5``, ``1080630``, ``12:30``)."""
+    return bool(NUMERIC.match(cell))
+
+
+def _second_header(records: list[tuple[int, list[str] | None]], complete: bool) -> bool:
+    """Whether the record right below the header (the first of ``records``) is a second header row: as wide as
+    the header, at least half of it filled, every filled cell distinct text (no number, no date, no null token),
+    and at least one column where it holds text while the rows below hold numbers (the type break a header makes;
+    a table of names and places alone has none, so it is never taken for one). Taiwan's land-price exports put
+    the English names under the Chinese ones like this."""
+    rows = [f for _, f in records if f]
+    if len(rows) < 3:
+        return False
+    header, candidate = rows[0], rows[1]
+    below = rows[2:] if complete else rows[2:-1]  # the last record of a cut sample may be cut
+    cells = [c.strip() for c in candidate]
+    filled = [c for c in cells if c]
+    if len(candidate) != len(header) or candidate == header or len(filled) * 2 < len(header):
+        return False
+    if len(set(filled)) < len(filled) or any(_numeric(c) or c.lower() in NULL_TOKENS for c in filled):
+        return False
+    below = [r for r in below if len(r) == len(header)]
+    for i, cell in enumerate(cells):
+        values = [r[i].strip() for r in below if r[i].strip()]
+        if cell and values and sum(map(_numeric, values)) >= 0.8 * len(values):
+            return True
+    return False
 
 
 def _rows(records, name, layout: CsvLayout, batch_rows: int, report: CsvReport, delimiter: str) -> Iterator[pa.Table]:

@@ -33,9 +33,12 @@ def inspect(
     facts = Table(title=f"{path}", show_header=False)
     facts.add_column("fact")
     facts.add_column("value")
-    for key in ("kind", "encoding", "delimiter", "rows_read", "rows_ok", "rows_rejected"):
+    for key in ("kind", "encoding", "delimiter", "header_lines", "rows_read", "rows_ok", "rows_rejected",
+                "rows_undecodable"):
         if report.get(key) is not None:
-            facts.add_row(key.replace("_", " "), repr(report[key]) if key == "delimiter" else str(report[key]))
+            value = repr(report[key]) if key == "delimiter" else str(report[key])
+            how = f" ({report['encoding_how']})" if key == "encoding" and report.get("encoding_how") else ""
+            facts.add_row(key.replace("_", " "), value + how)
     facts.add_row("columns", ", ".join(report["columns"]))
     console.print(facts)
     if report["reasons"]:

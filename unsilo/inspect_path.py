@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors import CsvDrop, FhirBulk, FhirBundle, Gtfs, SqlTable  # noqa: F401 - SqlTable: the sql kind's reader
 from connectors.base import SOURCE_ROW, read_all
@@ -75,13 +76,36 @@ def _columns(tables: list[pa.Table]) -> list[str]:
     return [c for c in (tables[0].column_names if tables else []) if c not in (REJECT, RAW, SOURCE_ROW)]
 
 
+def _undecodable(tables: list[pa.Table]) -> int:
+    """Rows passed on that hold a byte the encoding could not decode (U+FFFD): the undecodable-bytes rule
+    quarantines them in a sync."""
+    count = 0
+    for t in tables:
+        hit = None
+        for name in _columns([t]):
+            found = pc.fill_null(pc.match_substring(t.column(name), "\ufffd"), False)
+            hit = found if hit is None else pc.or_(hit, found)
+        if hit is not None and REJECT in t.column_names:
+            hit = pc.and_(hit, pc.is_null(t.column(REJECT)))
+        count += (pc.sum(hit).as_py() or 0) if hit is not None else 0
+    return count
+
+
 def _csv(path: Path) -> dict:
-    conn = CsvDrop(source_id="inspect", options={"folder": str(path.parent), "pattern": path.name})
+    """Read as a minimal source YAML reads it; when the file has a second header row, read again as a YAML declaring
+    ``header_rows: 2`` reads it, so that row is counted as header, not as data (the note says what to declare)."""
+    options = {"folder": str(path.parent), "pattern": path.name}
+    conn = CsvDrop(source_id="inspect", options=options)
     tables = read_all(lambda: conn.read(*ANY_DAY))
     report = conn.reports[0]
+    if report.header_lines_found > report.header_lines:
+        conn = CsvDrop(source_id="inspect", options={**options, "header_rows": report.header_lines_found})
+        tables = read_all(lambda: conn.read(*ANY_DAY))
+        report.columns, report.header_lines = conn.reports[0].columns, conn.reports[0].header_lines
     out = _summary("csv", tables)
-    out.update(encoding=report.encoding, delimiter=report.delimiter, quotechar=report.quotechar,
-               header_line=report.header_line, columns=report.columns, notes=report.notes)
+    out.update(rows_undecodable=_undecodable(tables), encoding=report.encoding, encoding_how=report.encoding_how,
+               delimiter=report.delimiter, quotechar=report.quotechar, header_line=report.header_line,
+               header_lines=report.header_lines, columns=report.columns, notes=report.notes)
     return out
 
 
@@ -113,11 +137,13 @@ def _gtfs(path: Path) -> dict:
         conn = Gtfs(source_id="inspect", options={"path": str(path), "file": name})
         got = read_all(lambda: conn.read(*ANY_DAY))
         tables.extend(got)
-        files[name] = {"rows": sum(t.num_rows for t in got), "columns": conn.report.columns}
+        files[name] = {"rows": sum(t.num_rows for t in got), "columns": conn.report.columns,
+                       "encoding": conn.report.encoding}
         notes.extend(f"{name}: {n}" for n in conn.report.notes)
     out = _summary("gtfs", tables)
-    out.update(encoding="utf-8", columns=sorted({c for f in files.values() for c in f["columns"]}), files=files,
-               notes=notes)
+    encodings = sorted({f["encoding"] for f in files.values() if f["encoding"]})
+    out.update(encoding=", ".join(encodings) or "utf-8", files=files, notes=notes,
+               columns=sorted({c for f in files.values() for c in f["columns"]}))
     return out
 
 

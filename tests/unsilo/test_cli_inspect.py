@@ -49,6 +49,37 @@ def test_utf16_and_semicolons_detected(real):
     assert report["delimiter"] == ";" and report["rows_ok"] == 2
 
 
+def test_demo_gb18030_drop_read_as_the_sync_reads_it(tmp_path):
+    """Issue 12: inspect read the demo's 就业登记 drop as cp1252 (garbled headers, 0 rejected); sync declares
+    gb18030. The drop holds seeded stray bytes, so no code page decodes it whole: the decision tolerates them."""
+    from unsilo.demo import generate
+
+    generate(tmp_path, people=200)
+    drop = sorted((tmp_path / "departments" / "employment" / "drop").glob("就业登记_*.csv"))[0]
+    report = as_json(str(drop))
+    assert report["encoding"] == "gb18030" and report["columns"][:2] == ["登记编号", "身份证号"]
+    assert report["encoding_how"].startswith("detected despite") and report["rows_undecodable"] >= 1
+    out = inspect(str(drop))
+    assert out.returncode == 0 and "gb18030 (detected despite" in out.stdout and "登记编号" in out.stdout
+
+
+def test_second_header_row_reported(real):
+    report = as_json(str(real / "housing" / "taiwan-lvr" / "a_lvr_land_a.csv"))
+    assert report["header_lines"] == 2 and report["header_line"] == 1
+    assert report["columns"][0] == "鄉鎮市區 The villages and towns urban district"
+    assert report["rows_read"] == report["rows_ok"] == 289
+    assert any("header_rows: 2" in n for n in report["notes"])
+    assert report["encoding"] == "utf-8-sig" and report["encoding_how"] == "byte order mark"
+
+
+def test_gtfs_feed_names_each_files_encoding(real):
+    report = as_json(str(real / "transport" / "transitfeed-tests" / "utf8bom"))
+    assert report["encoding"] == "utf-8, utf-8-sig"
+    assert report["files"]["agency.txt"]["encoding"] == "utf-8-sig"
+    assert report["files"]["calendar.txt"]["encoding"] == "utf-8"
+    assert as_json(str(real / "transport" / "transitfeed-tests" / "utf16"))["encoding"] == "utf-16"
+
+
 def test_fhir_folder_counts_resources_and_the_broken_file(real):
     report = as_json(str(real / "health" / "fhir-validator-cases"))
     assert report["kind"] == "fhir"

@@ -197,7 +197,32 @@ from unsilo import cli_try  # noqa: E402,F401
 
 
 def run() -> None:
-    """Entry point: one clear line on error, a traceback only with --debug. Files it creates are owner-only."""
+    """Entry point: one clear line on error, a traceback only with --debug. Files it creates are owner-only.
+
+    The process ends with ``os._exit`` once Python's own exit work is done (atexit handlers, logging, buffers): the
+    native libraries' threads (Arrow's read-ahead, DuckDB's) are then never alive while the interpreter tears its
+    modules down, which aborted 1 in 10 ``inspect`` runs ("terminate called without an active exception")."""
+    import atexit
+    import os
+
+    try:
+        _run()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code or 0)
+
+
+def _run() -> None:
     from unsilo.settings import owner_only
 
     owner_only()
@@ -214,9 +239,8 @@ def run() -> None:
     except Exception as exc:  # noqa: BLE001 - the CLI's one place that turns errors into one line
         if STATE["debug"]:
             raise
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # a usage error of the command line (click's, or the copy typer carries): it names what was typed, not data
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         from rich.markup import escape

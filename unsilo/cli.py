@@ -173,11 +173,14 @@ def demo(
     seed: int = typer.Option(20260601, help="Seed: the same seed gives the same departments."),
     use_airflow: bool = typer.Option(True, "--airflow/--no-airflow", help="Run the DAGs through real Airflow."),
     generate_only: bool = typer.Option(False, "--generate-only", help="Only generate the department systems."),
+    nights: int = typer.Option(3, min=1, max=30, help="Nights the departments deliver (from 2026-06-01); the "
+                               "first runs, the others wait for `unsilo backfill` or `unsilo night`."),
 ):
-    """Generate the four department systems, run one night of all four through Airflow, print a summary."""
+    """Generate the four department systems, run the first night of all four through Airflow, print a summary."""
     from unsilo.demo_night import demo_night
 
-    demo_night(people=people, seed=seed, use_airflow=use_airflow, generate_only=generate_only, console=console)
+    demo_night(people=people, seed=seed, use_airflow=use_airflow, generate_only=generate_only, console=console,
+               nights=nights)
 
 
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.

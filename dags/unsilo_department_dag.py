@@ -1,4 +1,4 @@
-"""The one DAG shape every department shares: per source in the catalog, three tasks on a nightly data interval.
+"""The one DAG shape every department shares: per source in the catalog, three tasks on the source's data interval.
 
 ``<source>.extract`` -> ``<source>.normalize_validate`` -> ``<source>.load``: a steward sees in the grid which step
 of which source failed. The steps hand each other Parquet files under the data root (``UNSILO_HOME``; a shared
@@ -41,10 +41,10 @@ DEFAULT_ARGS = {
 
 
 def _interval(data_interval_start, data_interval_end):
-    """The run's data interval as the city's calendar days ``[start, end)``."""
+    """The run's data interval as the city's calendar days ``[start, end)`` (a part of a day widens to its day)."""
     from unsilo.interval import Interval
 
-    return Interval(data_interval_start.in_timezone(TIMEZONE).date(), data_interval_end.in_timezone(TIMEZONE).date())
+    return Interval.covering(data_interval_start.in_timezone(TIMEZONE), data_interval_end.in_timezone(TIMEZONE))
 
 
 def _settings():
@@ -89,13 +89,27 @@ def load(handoff: dict) -> dict:
     return _retry_only_source_errors(lambda: load_task(handoff, _settings()))
 
 
-def department_dag(department: str):
-    catalog = sources(settings(), department)
+def dag_id(department: str, schedule: str | None = None) -> str:
+    """``sync_<department>`` for the daily sources, ``sync_<department>_<schedule>`` for the others
+    (``sync_welfare_weekly``, ``sync_transport_hourly``, ``sync_health_cron_30_2_x_x_x``)."""
+    from unsilo.interval import DEFAULT_SCHEDULE, schedule_slug
+
+    slug = schedule_slug(schedule)
+    return f"sync_{department}" if slug == DEFAULT_SCHEDULE else f"sync_{department}_{slug}"
+
+
+def department_dag(department: str, catalog: list[dict] | None = None, schedule: str | None = None):
+    """The DAG of ``department``'s sources that run on ``schedule`` (``catalog``: those sources, already read)."""
+    from unsilo.interval import DEFAULT_SCHEDULE, schedule_cron
+
+    schedule = schedule or DEFAULT_SCHEDULE
+    if catalog is None:
+        catalog = [s for s in sources(settings(), department) if (s.get("schedule") or DEFAULT_SCHEDULE) == schedule]
 
     @dag(
-        dag_id=f"sync_{department}",
-        description=f"Nightly sync of the {department} department's sources into the unsilo warehouse",
-        schedule=CronDataIntervalTimetable("0 0 * * *", timezone=TIMEZONE),
+        dag_id=dag_id(department, schedule),
+        description=f"The {department} department's {schedule} sources into the unsilo warehouse",
+        schedule=CronDataIntervalTimetable(schedule_cron(schedule), timezone=TIMEZONE),
         start_date=START,
         catchup=False,
         max_active_runs=1,

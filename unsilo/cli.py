@@ -10,7 +10,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 app = typer.Typer(help="unsilo: nightly integration of a city's departmental data into one DuckDB warehouse.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -54,14 +53,13 @@ def _interval(start: str | None, end: str | None, tz: str):
 
 
 def _print_entries(entries) -> None:
-    table = Table(title="Ledger of this run")
-    for col in ("source", "interval", "extracted", "loaded", "quarantined", "unchanged", "status"):
-        table.add_column(col, justify="right" if col in ("extracted", "loaded", "quarantined", "unchanged") else "left")
-    for e in entries:
-        status = e.status if e.status in ("success", "replay") else f"[red]{e.status}"
-        table.add_row(e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded),
-                      str(e.quarantined), str(e.unchanged), status)
-    console.print(table)
+    from unsilo.cli_tables import cli_table
+
+    console.print(cli_table(
+        ("source", "interval", "extracted", "loaded", "quarantined", "unchanged", "status"),
+        ((e.source, f"{e.interval_start}..{e.interval_end}", str(e.extracted), str(e.loaded), str(e.quarantined),
+          str(e.unchanged), e.status if e.status in ("success", "replay") else f"[red]{e.status}") for e in entries),
+        title="Ledger of this run"))
     from unsilo.settings import settings
     from unsilo.validate import data_docs_path
 
@@ -142,13 +140,10 @@ def ledger(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table(title="unsilo ledger")
+    from unsilo.cli_tables import cli_table
+
     cols = ("source", "interval_start", "extracted", "loaded", "quarantined", "unchanged", "status", "run_id")
-    for c in cols:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*(str(r[c]) for c in cols))
-    console.print(table)
+    console.print(cli_table(cols, ((str(r[c]) for c in cols) for r in rows), title="unsilo ledger"))
 
 
 @app.command()
@@ -178,11 +173,14 @@ def demo(
     seed: int = typer.Option(20260601, help="Seed: the same seed gives the same departments."),
     use_airflow: bool = typer.Option(True, "--airflow/--no-airflow", help="Run the DAGs through real Airflow."),
     generate_only: bool = typer.Option(False, "--generate-only", help="Only generate the department systems."),
+    nights: int = typer.Option(3, min=1, max=30, help="Nights the departments deliver (from 2026-06-01); the "
+                               "first runs, the others wait for `unsilo backfill` or `unsilo night`."),
 ):
-    """Generate the four department systems, run one night of all four through Airflow, print a summary."""
+    """Generate the four department systems, run the first night of all four through Airflow, print a summary."""
     from unsilo.demo_night import demo_night
 
-    demo_night(people=people, seed=seed, use_airflow=use_airflow, generate_only=generate_only, console=console)
+    demo_night(people=people, seed=seed, use_airflow=use_airflow, generate_only=generate_only, console=console,
+               nights=nights)
 
 
 # Commands of other areas live in their own modules (unsilo/cli_<area>.py), each adding to ``app`` on import.

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from unsilo.cli import UsageError, _jsonable, app, console
 
@@ -58,13 +57,12 @@ def list_(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"quarantine: {len(rows)} rows")
-    for c in ("id", "source", "interval_start", "source_row", "checks"):
-        table.add_column(c)
-    for r in rows:
-        table.add_row(r["quarantine_id"][:12], r["source"], r["interval_start"], r["source_row"],
-                      ", ".join(r["checks"]))
-    console.print(table)
+    from unsilo.cli_tables import cli_table
+
+    console.print(cli_table(
+        ("id", "source", "interval_start", "source_row", "checks"),
+        ((r["quarantine_id"][:12], r["source"], r["interval_start"], r["source_row"], ", ".join(r["checks"]))
+         for r in rows), title=f"quarantine: {len(rows)} rows"))
 
 
 @quarantine_app.command()

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from unsilo.cli import UsageError, app, console
 
@@ -24,12 +23,13 @@ def list_sources(ctx: typer.Context, department: Optional[str] = typer.Option(No
     from unsilo.catalog import sources
     from unsilo.settings import settings
 
-    table = Table(title="sources")
-    for c in ("id", "department", "entity", "connector"):
-        table.add_column(c)
-    for s in sources(settings(), department):
-        table.add_row(s["id"], s["department"], s["entity"], s["connector"]["kind"])
-    console.print(table)
+    from unsilo.cli_tables import cli_table
+    from unsilo.interval import DEFAULT_SCHEDULE
+
+    console.print(cli_table(
+        ("id", "department", "entity", "connector", "schedule"),
+        ((s["id"], s["department"], s["entity"], s["connector"]["kind"], s.get("schedule") or DEFAULT_SCHEDULE)
+         for s in sources(settings(), department)), title="sources"))
 
 
 @sources_app.command("check")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from unsilo.cli import STATE, UsageError, _jsonable, app, console, err
 
@@ -116,17 +115,15 @@ def query(
             w.writerow(names)
             w.writerows(rows)
         else:
-            table = Table()
-            for n in names:
-                table.add_column(n)
-            for r in rows:
-                table.add_row(*("" if v is None else str(v) for v in r))
+            from unsilo.cli_tables import cli_table
+
+            cells = [["" if v is None else str(v) for v in r] for r in rows]
             if output:
                 from rich.console import Console
 
-                Console(file=out, width=200).print(table)
+                Console(file=out, width=200).print(cli_table(names, cells, width=200))
             else:
-                console.print(table)
+                console.print(cli_table(names, cells))
     finally:
         if output:
             out.close()
@@ -157,9 +154,8 @@ def tables(
     if as_json:
         print(json.dumps(listed, ensure_ascii=False, indent=1))
         return
-    table = Table(title="unsilo tables" + (" (working file)" if working else " (published snapshot)"))
-    for c in ("name", "kind", "rows", "description"):
-        table.add_column(c, justify="right" if c == "rows" else "left")
-    for t in listed:
-        table.add_row(t["name"], t["kind"], str(t["rows"]), t["description"])
-    console.print(table)
+    from unsilo.cli_tables import cli_table
+
+    console.print(cli_table(("name", "kind", "rows", "description"),
+                            ((t["name"], t["kind"], str(t["rows"]), t["description"]) for t in listed),
+                            title="unsilo tables" + (" (working file)" if working else " (published snapshot)")))

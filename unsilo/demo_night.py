@@ -1,7 +1,9 @@
-"""``unsilo demo``: generate the department systems, run one night of all four departments, print a summary."""
+"""``unsilo demo``: generate the department systems (``--nights`` nights of drops, default 3), run the first night of
+all four departments, print a summary and how to run the later nights (a backfill, or ``unsilo night``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from rich.console import Console
@@ -13,19 +15,22 @@ from unsilo.settings import settings
 from warehouse.schema import connect
 
 
-def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, console: Console) -> None:
+def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, console: Console,
+               nights: int = 1) -> None:
     from unsilo.demo import NIGHT, generate
 
     cfg = settings()
     t0 = time.monotonic()
     reset_if_population_changed(cfg, people, seed, console)
     console.print(f"[bold]Generating[/bold] the department systems for {people} people (seed {seed}) in {cfg.home}")
-    truth = generate(cfg.home, people=people, seed=seed)
+    truth = generate(cfg.home, people=people, seed=seed, nights=nights)
     cfg.ensure_key_file()
     key = cfg.key_source()
     console.print(f"  pseudonym key: {key.kind} ({key.where}), outside the data root", highlight=False, soft_wrap=True)
     console.print(f"  {sum(s['rows'] for s in truth['sources'].values())} records in "
                   f"{len(truth['sources'])} sources, truth in {cfg.home / 'departments' / 'truth.json'}")
+    if nights > 1:
+        console.print(f"  {nights} nights delivered: {', '.join(truth['nights'])} (the first runs now)")
     if generate_only:
         return
     interval = Interval.night(NIGHT)
@@ -53,6 +58,11 @@ def demo_night(people: int, seed: int, use_airflow: bool, generate_only: bool, c
     summary(console, interval)
     console.print(f"analysts' read-only snapshot: {cfg.snapshots / 'current.duckdb'} (unsilo tables lists what is in it)")
     console.print(f"done in {time.monotonic() - t0:.0f} s. Try: unsilo query \"SELECT * FROM marts.community_month\"")
+    if nights > 1:
+        last = NIGHT + dt.timedelta(days=nights - 1)
+        console.print(f"the later nights wait: unsilo backfill --department transport --from {NIGHT} --to {last}"
+                      f" (a night already loaded loads nothing new), or unsilo night --date {NIGHT + dt.timedelta(days=1)}",
+                      highlight=False, soft_wrap=True)
 
 
 def reset_if_population_changed(cfg, people: int, seed: int, console: Console) -> None:

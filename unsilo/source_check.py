@@ -35,6 +35,7 @@ from standards.sql_expression import SqlExpressionError, sql_expression
 from unsilo.department_roots import (
     DEPARTMENT_NAME, DepartmentRootsError, configured_roots, department_roots, placeholders,
 )
+from unsilo.interval import SCHEDULES, schedule_cron
 from unsilo.settings import REPO, Settings
 
 SCHEMA_PATH = REPO / "sources" / "source.schema.json"
@@ -55,6 +56,9 @@ TOP: tuple[Option, ...] = (
     Option("entity", ("string",), "the entity of the standard the records become (standards/entities/)",
            required=True),
     Option("description", ("string",), "what the source is, for the catalog and the DAG's tooltip"),
+    Option("schedule", ("string",), "when Airflow runs the source, on the city's clock (UNSILO_TIMEZONE): daily "
+           "(midnight, the day that ended), weekly (Monday midnight, the week that ended), hourly, or a cron "
+           "expression of five fields; one DAG per department and schedule (docs/night.md)", "daily"),
     Option("codelist_system", ("string",), "which crosswalks of standards/codelists/*.crosswalk.csv apply"),
     Option("columns", ("array",), "the raw columns expected; schema drift is checked against them", items="string"),
     Option("tolerate_new_columns", ("boolean",), "true: columns the YAML does not know are let through (noted)",
@@ -141,6 +145,7 @@ def source_schema() -> dict:
     props["id"]["pattern"] = SOURCE_ID.pattern
     props["department"]["pattern"] = DEPARTMENT_NAME.pattern
     props["department"]["examples"] = list(DEPARTMENTS)
+    props["schedule"]["examples"] = [*SCHEDULES, "30 2 * * *"]
     props["entity"]["enum"] = sorted(entities())
     props["codelist_system"]["enum"] = _crosswalk_systems()
     props["connector"] = {"$ref": "#/$defs/connector", "description": props["connector"]["description"]}
@@ -403,6 +408,12 @@ def checked(text: str, file: str, settings: Settings) -> tuple[list[Problem], di
         c.add(top["department"][1], "department", f"unknown department {department!r}{nearest(department, departments)}"
               f"; a new department needs its root in UNSILO_DEPARTMENT_ROOTS")
         department = None
+    schedule = c.string(top, "schedule")
+    if schedule is not None:
+        try:
+            schedule_cron(schedule)
+        except ValueError as exc:
+            c.add(top["schedule"][1], "schedule", f"{exc}{nearest(schedule, SCHEDULES)}")
     entity_name = c.string(top, "entity")
     ent = entities().get(entity_name) if entity_name is not None else None
     if entity_name is not None and ent is None:

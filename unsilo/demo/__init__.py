@@ -15,7 +15,7 @@ from typing import Any
 
 # Import the modules, not their same-named main functions, so ``unsilo.demo.housing`` stays the module
 # (``unsilo.demo.housing.load_into``).
-from unsilo.demo import employment, health, housing, population, transport, truth
+from unsilo.demo import employment, health, housing, nights as later, population, transport, truth
 from unsilo.demo.clock import NIGHT
 
 DEFAULT_PEOPLE = 2000
@@ -29,9 +29,11 @@ def _rng(seed: int, part: str) -> random.Random:
     return random.Random(f"unsilo-demo:{seed}:{part}")
 
 
-def generate(home: pathlib.Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+def generate(home: pathlib.Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED,
+             nights: int = 1) -> dict[str, Any]:
     """Generate the department systems under ``home / "departments"`` (replacing an earlier generation)
-    and return the truth, also written to ``home/departments/truth.json``."""
+    and return the truth of night 1, also written to ``home/departments/truth.json``. ``nights`` > 1 adds the
+    drops of the following nights (unsilo/demo/nights.py); the truth then lists them under ``nights``."""
     departments = pathlib.Path(home) / "departments"
     if departments.exists():
         shutil.rmtree(departments)
@@ -44,4 +46,8 @@ def generate(home: pathlib.Path, people: int = DEFAULT_PEOPLE, seed: int = DEFAU
     housing_truth, subsidised = housing.housing(_rng(seed, "housing"), residents, departments)
     sources.update(housing_truth)
     sources.update(transport.transport(_rng(seed, "transport"), residents, departments))
-    return truth.truth(seed, people, residents, sources, open_claims, subsidised, departments)
+    if nights <= 1:
+        return truth.truth(seed, people, residents, sources, open_claims, subsidised, departments)
+    days = later.later_nights(departments, nights)
+    return truth.truth(seed, people, residents, sources, open_claims, subsidised, departments,
+                       nights=[d.isoformat() for d in days])

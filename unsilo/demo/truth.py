@@ -27,8 +27,10 @@ def truth(
     open_claims: Counter[str],
     subsidised: Counter[str],
     departments: pathlib.Path,
+    nights: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the truth, write it to ``departments/truth.json`` and return it."""
+    """Assemble the truth, write it to ``departments/truth.json`` and return it. ``nights``: every night delivered
+    when there are several (the truth of rows and defects is night 1's)."""
     missing = set(SOURCES) - set(sources)
     if missing:
         raise ValueError(f"no truth for {sorted(missing)}")
@@ -53,6 +55,8 @@ def truth(
             "households": len(population.households),
         },
     }
+    if nights:
+        document["nights"] = nights
     text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     (departments / "truth.json").write_bytes(text.encode("utf-8"))
     return document

@@ -77,15 +77,19 @@ def sync(
     start: Optional[str] = typer.Option(None, help="First day of the interval (default: yesterday)."),
     end: Optional[str] = typer.Option(None, help="Day after the last day (default: start + 1 day)."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="An incremental source reads everything."),
+    accept_suspect: bool = typer.Option(False, "--accept-suspect",
+                                        help="Load a night checked by a steward although it looks suspect."),
 ):
-    """Run one source for one data interval: extract, normalize, validate, load."""
+    """Run one source for one data interval: extract, normalize, validate, load. A missing, empty or suspect night
+    loads nothing and exits 1 (docs/stewards.md)."""
     from unsilo.catalog import source as find_source
     from unsilo.night import rebuild_marts, run_source
     from unsilo.settings import settings
 
     cfg = settings()
     src = find_source(source, cfg)
-    entry = run_source(src, _interval(start, end, cfg.timezone), cfg, full_refresh=full_refresh)
+    entry = run_source(src, _interval(start, end, cfg.timezone), cfg, full_refresh=full_refresh,
+                       accept_suspect=accept_suspect)
     rebuild_marts(cfg)
     _print_entries([entry])
 

@@ -103,6 +103,7 @@ def night(
     from standards.redact import message_of
     from unsilo.catalog import sources
     from unsilo.night import rebuild_marts, run_source
+    from unsilo.night_status import NotLoaded
     from unsilo.settings import settings
 
     cfg = settings()
@@ -111,6 +112,9 @@ def night(
     for src in sources(cfg, department):
         try:
             entries.append(run_source(src, interval, cfg))
+        except NotLoaded as exc:  # missing, empty or suspect: its ledger row is shown, the night exits 1
+            entries.append(exc.entry)
+            failed.append(f"{src['id']}: {message_of(exc)}")
         except Exception as exc:  # one failing source never stops the others
             failed.append(f"{src['id']}: {message_of(exc)}")
     rebuild_marts(cfg)

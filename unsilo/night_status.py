@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import statistics
 
+from connectors.base import SourceError
 from unsilo.extract import Landed
 from unsilo.interval import Interval
 from unsilo.settings import Settings
@@ -29,8 +30,9 @@ MIN_HISTORY = 3
 DEFAULT_SHARE = 0.5
 
 
-class NotLoaded(RuntimeError):
-    """The night was recorded as ``missing``, ``empty`` or ``suspect`` and nothing was loaded."""
+class NotLoaded(SourceError):
+    """The night was recorded as ``missing``, ``empty`` or ``suspect`` and nothing was loaded. A source error, so
+    Airflow retries it (a drop delivered late, or again complete, is then read) before the task fails."""
 
     def __init__(self, status: str, message: str, entry=None):
         super().__init__(f"{status}: {message}")

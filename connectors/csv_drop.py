@@ -28,7 +28,8 @@ class CsvDrop(Connector):
     OPTIONS = Connector.OPTIONS + (
         Option("folder", ("string",), "the folder the department drops files in", required=True, path="folder"),
         Option("pattern", ("string",), "the file name in the folder, with {date:%Y%m%d} for nightly files; gzip, "
-               "bzip2, xz and a zip holding one CSV are read too (told by their first bytes)", required=True, path="name"),
+               "bzip2, xz and a zip holding one CSV are read too (told by their first bytes)", required=True,
+               path="name"),
         Option("member", ("string",), "the CSV inside a zip with several files (default: the only member)"),
         Option("encoding", ("string",), "a Python codec name (gb18030, cp1252, utf-16, ...) or auto", "auto"),
         Option("delimiter", ("string", "null"), "one character (default: sniffed among , ; TAB |)"),

@@ -252,3 +252,14 @@ def test_a_cut_off_gzip_drop_is_named_damaged(home):
         run_source(src(), interval, settings())
     assert "damaged or cut off" in str(caught.value)
     assert loaded_rows(home) == 0
+
+
+def test_night_exits_1_and_shows_the_empty_source_while_the_others_load(home):
+    home, interval, _ = home
+    drop(home, interval.start).write_bytes(b"")
+    done = cli("night", "--date", str(interval.start), "--department", "employment", home=home)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "empty" in done.stdout and SOURCE in done.stderr
+    with duckdb.connect(str(home / "warehouse" / "unsilo.duckdb"), read_only=True) as con:
+        statuses = dict(con.execute("SELECT source, status FROM meta.ledger").fetchall())
+    assert statuses[SOURCE] == "empty" and "success" in statuses.values()

@@ -75,15 +75,19 @@ def sync(
     start: Optional[str] = typer.Option(None, help="First day of the interval (default: yesterday)."),
     end: Optional[str] = typer.Option(None, help="Day after the last day (default: start + 1 day)."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="An incremental source reads everything."),
+    accept_suspect: bool = typer.Option(False, "--accept-suspect",
+                                        help="Load a night checked by a steward although it looks suspect."),
 ):
-    """Run one source for one data interval: extract, normalize, validate, load."""
+    """Run one source for one data interval: extract, normalize, validate, load. A missing, empty or suspect night
+    loads nothing and exits 1 (docs/stewards.md)."""
     from unsilo.catalog import source as find_source
     from unsilo.night import rebuild_marts, run_source
     from unsilo.settings import settings
 
     cfg = settings()
     src = find_source(source, cfg)
-    entry = run_source(src, _interval(start, end, cfg.timezone), cfg, full_refresh=full_refresh)
+    entry = run_source(src, _interval(start, end, cfg.timezone), cfg, full_refresh=full_refresh,
+                       accept_suspect=accept_suspect)
     rebuild_marts(cfg)
     _print_entries([entry])
 
@@ -97,6 +101,7 @@ def night(
     from standards.redact import message_of
     from unsilo.catalog import sources
     from unsilo.night import rebuild_marts, run_source
+    from unsilo.night_status import NotLoaded
     from unsilo.settings import settings
 
     cfg = settings()
@@ -105,6 +110,9 @@ def night(
     for src in sources(cfg, department):
         try:
             entries.append(run_source(src, interval, cfg))
+        except NotLoaded as exc:  # missing, empty or suspect: its ledger row is shown, the night exits 1
+            entries.append(exc.entry)
+            failed.append(f"{src['id']}: {message_of(exc)}")
         except Exception as exc:  # one failing source never stops the others
             failed.append(f"{src['id']}: {message_of(exc)}")
     rebuild_marts(cfg)

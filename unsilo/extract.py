@@ -31,6 +31,8 @@ class Landed:
     columns: list[str]
     state: dict | None = None  # the source's state after this read (cursor, columns), saved by the load
     saved: dict | None = None  # the state the last successful load saved
+    suspect: tuple[str, ...] = ()  # why the connector thinks a file of the night was cut off in transfer
+    missing: tuple[str, ...] = ()  # the drops not there (read without them: the source has allow_missing: true)
 
 
 def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path:
@@ -41,7 +43,10 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     """Write ``landing/<source>/<interval>.parquet``: raw text columns + ``_source``, ``_source_row``,
     ``_extracted_at``, ``_ordinal``. Memory holds one batch at a time."""
     saved = saved_state(source, settings)
-    conn = connector(source["id"], source["connector"]["kind"], source_options(source, saved, full_refresh))
+    options = source_options(source, saved, full_refresh)
+    if source.get("allow_missing"):
+        options["_allow_missing"] = True  # a night without a drop is normal for this source (unsilo/night.py)
+    conn = connector(source["id"], source["connector"]["kind"], options)
     path = landing_path(settings, source["id"], interval)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = owner_only_file(path.with_suffix(".parquet.part"))
@@ -53,15 +58,16 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    suspect, missing = tuple(getattr(conn, "suspect", ())), tuple(getattr(conn, "missing", ()))
     if not columns:
         tmp.unlink(missing_ok=True)
-        return Landed(path=path, rows=0, columns=[], saved=saved)
+        return Landed(path=path, rows=0, columns=[], saved=saved, suspect=suspect, missing=missing)
     tmp.replace(path)
     state = {"columns": raw_columns(columns)}
     cursor = getattr(conn, "state", None)
     if cursor is not None:
         state["cursor"] = cursor
-    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved)
+    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved, suspect=suspect, missing=missing)
 
 
 def owner_only_file(path: Path) -> Path:

@@ -3,8 +3,9 @@
 Each step reads the files the step before it left under the data root and hands on a small dict of paths and
 counts (the "handoff": what Airflow carries in XCom between tasks, never data). ``run_source`` runs the three steps
 in one process for the CLI and the demo; ``unsilo.night_tasks`` runs them as separate Airflow tasks. A step that
-fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged. The ledger row
-names the step and what failed, never a value read from the source (:func:`standards.redact.message_of`).
+fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged; a night that is
+``missing``, ``empty`` or ``suspect`` (unsilo/night_status.py) is recorded so and raises too, loading nothing. The
+ledger row names the step and what failed, never a value read from the source (:func:`standards.redact.message_of`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import json
 import uuid
 from pathlib import Path
 
+from connectors.missing_drop import MissingDrop
 from standards.entity import entity
 from standards.redact import message_of, redacted
 from unsilo.extract import Landed, extract
 from unsilo.interval import Interval
+from unsilo.night_status import NotLoaded, night_status
 from unsilo.normalize import normalize
 from unsilo.schema_drift import mapped_columns, schema_drift
 from unsilo.settings import Settings
@@ -73,8 +76,10 @@ def source_columns(source: dict) -> set[str]:
 
 
 def extract_step(source: dict, interval: Interval, settings: Settings, run_id: str | None = None,
-                 full_refresh: bool = False) -> dict:
-    """Land the source's interval as Parquet and check its columns against the YAML (schema drift)."""
+                 full_refresh: bool = False, accept_suspect: bool = False) -> dict:
+    """Land the source's interval as Parquet and check its columns against the YAML (schema drift). A night that is
+    ``missing``, ``empty`` or ``suspect`` (unsilo/night_status.py) gets its ledger row and raises :class:`NotLoaded`;
+    ``accept_suspect``: a steward has checked a suspect night, load it."""
     handoff = {
         "source": source["id"], "run_id": run_id or new_run_id(source["id"], interval),
         "interval_start": interval.start.isoformat(), "interval_end": interval.end.isoformat(),
@@ -83,12 +88,27 @@ def extract_step(source: dict, interval: Interval, settings: Settings, run_id: s
     try:
         landed = extract(source, interval, settings, full_refresh)
         handoff.update(landing=str(landed.path), extracted=landed.rows, columns=landed.columns, state=landed.state)
-        if landed.rows:
+        verdict = night_status(source, landed, interval, settings, accept_suspect)
+        if landed.rows and verdict is None:
             schema_drift(source, landed.columns, landed.saved)
+    except MissingDrop as exc:
+        verdict = ("missing", failure_message(source, exc))
     except Exception as exc:
         record_failure(source, handoff, settings, "extract", exc)
         raise redacted(exc, source_columns(source)) from None
+    if verdict is not None:
+        record_not_loaded(source, handoff, settings, *verdict)
     return handoff
+
+
+def record_not_loaded(source: dict, handoff: dict, settings: Settings, status: str, message: str) -> None:
+    """The ledger row of a night that loads nothing (extracted = loaded = quarantined = unchanged = 0: a suspect
+    night's rows stay in landing, named in the message), then :class:`NotLoaded`."""
+    entry = _entry(source, {**handoff, "extracted": 0})
+    entry.status, entry.message, entry.finished_at = status, message, _now()
+    with connect(settings.warehouse) as con:
+        write_ledger(con, entry)
+    raise NotLoaded(status, message, entry)
 
 
 def expectations_path(verdicts: Path) -> Path:
@@ -142,14 +162,16 @@ def load_step(source: dict, handoff: dict, settings: Settings) -> LedgerEntry:
 
 
 def run_source(
-    source: dict, interval: Interval, settings: Settings, run_id: str | None = None, full_refresh: bool = False
+    source: dict, interval: Interval, settings: Settings, run_id: str | None = None, full_refresh: bool = False,
+    accept_suspect: bool = False,
 ) -> LedgerEntry:
-    """Run one source for one interval in this process; the ledger records success or failure. Raises on failure.
-    ``full_refresh``: an incremental source reads everything, not from its saved cursor."""
+    """Run one source for one interval in this process; the ledger records success or failure. Raises on failure
+    and on a night that loads nothing (:class:`unsilo.night_status.NotLoaded`). ``full_refresh``: an incremental
+    source reads everything, not from its saved cursor; ``accept_suspect``: load a suspect night as it is."""
     # the whole night runs in this process: import Great Expectations while extract runs too, not only normalize
     # (extract leaves a core idle while it writes Parquet; an Airflow extract task never validates, so only here)
     import_validator_in_background()
-    handoff = extract_step(source, interval, settings, run_id, full_refresh)
+    handoff = extract_step(source, interval, settings, run_id, full_refresh, accept_suspect)
     handoff = transform_step(source, handoff, settings)
     return load_step(source, handoff, settings)
 

@@ -67,6 +67,12 @@ TOP: tuple[Option, ...] = (
     Option("fields", ("object",), "entity field -> raw column name, or a mapping with one of from, json, sql, "
            "value", required=True),
     Option("quality", ("object",), "severity and batch-check overrides for this source (docs/quality.md)"),
+    Option("allow_empty", ("boolean",), "true: a night with no rows is normal (else its status is empty)", False),
+    Option("allow_missing", ("boolean",), "true: a night without a drop is normal (else its status is missing)",
+           False),
+    Option("expected_rows", ("integer",), "a night with fewer rows is suspect and loads nothing"),
+    Option("suspect_below", ("number",), "a night with fewer rows than this share of the median of the last 7 "
+           "successful nights is suspect and loads nothing; 0 turns it off", 0.5),
 )
 FIELD: tuple[Option, ...] = (
     Option("from", ("string",), "a raw column"),

@@ -50,8 +50,13 @@ class LedgerEntry:
         return d
 
 
+#: statuses whose rows reconcile: a run that loaded (or replayed), and a night that loaded nothing by design
+#: (unsilo/night_status.py: ``missing``, ``empty``, ``suspect``); a ``failed`` row keeps what was extracted
+RECONCILED = ("success", "replay", "missing", "empty", "suspect")
+
+
 def write_ledger(con: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
-    if entry.status in ("success", "replay") and not entry.reconciles():
+    if entry.status in RECONCILED and not entry.reconciles():
         raise RuntimeError(
             f"ledger for {entry.source} does not reconcile: extracted {entry.extracted} != loaded {entry.loaded} "
             f"+ quarantined {entry.quarantined} + unchanged {entry.unchanged}"

@@ -145,4 +145,4 @@ def test_the_cli_backfills_with_a_progress_bar_and_fails_in_one_line(home):
     ridership(home, LAST).unlink()
     failing = cli(home, "backfill", "--source", SOURCE, "--from", str(LAST), "--to", str(LAST))
     assert failing.returncode == 1 and "Traceback" not in failing.stderr
-    assert f"{SOURCE} {LAST}: source {SOURCE}: no file" in failing.stderr
+    assert f"{SOURCE} {LAST}: missing: source {SOURCE}: no file" in failing.stderr

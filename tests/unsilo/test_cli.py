@@ -125,7 +125,7 @@ def test_debug_shows_the_traceback(night):
 
 def test_a_missing_drop_fails_that_source_with_a_ledger_row(night):
     out = cli(night, "sync", "employment_registration", "--start", "2026-05-01")
-    assert "no file" in out.stderr
+    assert out.returncode == 1 and "no file" in out.stderr
     rows = json.loads(cli(night, "ledger", "--json", "--source", "employment_registration").stdout)
-    failed = [r for r in rows if r["status"] == "failed"]
+    failed = [r for r in rows if r["status"] == "missing"]
     assert failed and "就业登记_20260501.csv" in failed[-1]["message"]

@@ -73,6 +73,8 @@ TOP: tuple[Option, ...] = (
     Option("expected_rows", ("integer",), "a night with fewer rows is suspect and loads nothing"),
     Option("suspect_below", ("number",), "a night with fewer rows than this share of the median of the last 7 "
            "successful nights is suspect and loads nothing; 0 turns it off", 0.5),
+    Option("landing_keep_nights", ("integer",), "nights of landing Parquet (raw records) kept for replay; older "
+           "ones are removed at the end of a night (default UNSILO_LANDING_KEEP_NIGHTS, 7)"),
 )
 FIELD: tuple[Option, ...] = (
     Option("from", ("string",), "a raw column"),

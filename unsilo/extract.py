@@ -16,7 +16,8 @@ from connectors import ReadAgain, SourceError, connector
 from unsilo.interval import Interval
 from unsilo.schema_drift import raw_columns
 from unsilo.settings import Settings
-from unsilo.source_options import saved_state, source_options
+from unsilo.source_options import source_options
+from unsilo.stage_state import read_stage_state, stage_state
 
 
 # Raw text columns compress well without dictionaries: zstd without them writes a million employment rows in ~0.85 s
@@ -31,6 +32,7 @@ class Landed:
     columns: list[str]
     state: dict | None = None  # the source's state after this read (cursor, columns), saved by the load
     saved: dict | None = None  # the state the last successful load saved
+    warehouse_state: Path | None = None  # what validate needs from the warehouse (unsilo/stage_state.py)
 
 
 def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path:
@@ -40,7 +42,8 @@ def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path
 def extract(source: dict, interval: Interval, settings: Settings, full_refresh: bool = False) -> Landed:
     """Write ``landing/<source>/<interval>.parquet``: raw text columns + ``_source``, ``_source_row``,
     ``_extracted_at``, ``_ordinal``. Memory holds one batch at a time."""
-    saved = saved_state(source, settings)
+    state_file = stage_state(source, interval, settings)  # the one (read-only) look at the warehouse
+    saved = read_stage_state(state_file)["saved"]
     conn = connector(source["id"], source["connector"]["kind"], source_options(source, saved, full_refresh))
     path = landing_path(settings, source["id"], interval)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -55,13 +58,13 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
         raise
     if not columns:
         tmp.unlink(missing_ok=True)
-        return Landed(path=path, rows=0, columns=[], saved=saved)
+        return Landed(path=path, rows=0, columns=[], saved=saved, warehouse_state=state_file)
     tmp.replace(path)
     state = {"columns": raw_columns(columns)}
     cursor = getattr(conn, "state", None)
     if cursor is not None:
         state["cursor"] = cursor
-    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved)
+    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved, warehouse_state=state_file)
 
 
 def owner_only_file(path: Path) -> Path:

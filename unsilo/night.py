@@ -24,6 +24,7 @@ from unsilo.settings import Settings
 from unsilo.severity import stop_or_warn
 from unsilo.validate import import_validator_in_background, validate
 from warehouse.load import LedgerEntry, load, write_ledger
+from warehouse.pending_ledger import pending_ledger
 from warehouse.marts import build_marts
 from warehouse.publish_snapshot import publish_snapshot
 from warehouse.schema import connect
@@ -52,12 +53,21 @@ def _entry(source: dict, handoff: dict) -> LedgerEntry:
 
 
 def record_failure(source: dict, handoff: dict, settings: Settings, step: str, exc: BaseException) -> LedgerEntry:
-    """A ``failed`` ledger row for one attempt of one step (a retry that succeeds adds its own row)."""
+    """A ``failed`` ledger row for one attempt of one step (a retry that succeeds adds its own row). Extract and
+    validate never open the warehouse read-write: their row waits as a file for the next writer (the load, the
+    marts, :func:`run_source`; warehouse/pending_ledger.py). A failed load, the writer, commits it at once."""
     entry = _entry(source, handoff)
     entry.status, entry.message, entry.finished_at = "failed", f"{step}: {failure_message(source, exc)}", _now()
-    with connect(settings.warehouse) as con:
-        write_ledger(con, entry)
+    pending_ledger(settings.warehouse, entry.as_dict())
+    if step == "load":
+        commit_ledger(settings)
     return entry
+
+
+def commit_ledger(settings: Settings) -> None:
+    """Open the warehouse as its writer, which commits the pending ledger rows (warehouse/schema.py)."""
+    with connect(settings.warehouse):
+        pass
 
 
 def failure_message(source: dict, exc: BaseException) -> str:
@@ -82,7 +92,8 @@ def extract_step(source: dict, interval: Interval, settings: Settings, run_id: s
     }
     try:
         landed = extract(source, interval, settings, full_refresh)
-        handoff.update(landing=str(landed.path), extracted=landed.rows, columns=landed.columns, state=landed.state)
+        handoff.update(landing=str(landed.path), extracted=landed.rows, columns=landed.columns, state=landed.state,
+                       warehouse_state=str(landed.warehouse_state))
         if landed.rows:
             schema_drift(source, landed.columns, landed.saved)
     except Exception as exc:
@@ -93,6 +104,10 @@ def extract_step(source: dict, interval: Interval, settings: Settings, run_id: s
 
 def expectations_path(verdicts: Path) -> Path:
     return verdicts.with_name(verdicts.name.replace(".verdicts.parquet", ".expectations.json"))
+
+
+def _warehouse_state(handoff: dict) -> Path | None:
+    return Path(handoff["warehouse_state"]) if handoff.get("warehouse_state") else None
 
 
 def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
@@ -106,7 +121,8 @@ def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
     try:
         landed = Landed(path=Path(handoff["landing"]), rows=handoff["extracted"], columns=handoff["columns"])
         normalized = normalize(source, landed, interval, settings)
-        validated = validate(source, normalized, interval, settings, run_id=handoff["run_id"])
+        validated = validate(source, normalized, interval, settings, run_id=handoff["run_id"],
+                             warehouse_state=_warehouse_state(handoff))
         stop_or_warn(_entry(source, handoff), validated)
         expectations = expectations_path(validated.path)
         expectations.write_text(json.dumps(validated.expectations), encoding="utf-8")
@@ -149,8 +165,12 @@ def run_source(
     # the whole night runs in this process: import Great Expectations while extract runs too, not only normalize
     # (extract leaves a core idle while it writes Parquet; an Airflow extract task never validates, so only here)
     import_validator_in_background()
-    handoff = extract_step(source, interval, settings, run_id, full_refresh)
-    handoff = transform_step(source, handoff, settings)
+    try:
+        handoff = extract_step(source, interval, settings, run_id, full_refresh)
+        handoff = transform_step(source, handoff, settings)
+    except Exception:
+        commit_ledger(settings)  # this process is the night's writer: the failed row goes in now
+        raise
     return load_step(source, handoff, settings)
 
 

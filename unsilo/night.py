@@ -57,11 +57,17 @@ def record_failure(source: dict, handoff: dict, settings: Settings, step: str, e
     validate never open the warehouse read-write: their row waits as a file for the next writer (the load, the
     marts, :func:`run_source`; warehouse/pending_ledger.py). A failed load, the writer, commits it at once."""
     entry = _entry(source, handoff)
+    entry.run_id = failed_run_id(handoff["run_id"])  # the retry that succeeds keeps the run's own id
     entry.status, entry.message, entry.finished_at = "failed", f"{step}: {failure_message(source, exc)}", _now()
     pending_ledger(settings.warehouse, entry.as_dict())
     if step == "load":
         commit_ledger(settings)
     return entry
+
+
+def failed_run_id(run_id: str) -> str:
+    """The ledger id of one failed attempt of ``run_id``: each attempt has its own row."""
+    return f"{run_id}__failed_{uuid.uuid4().hex[:6]}"
 
 
 def commit_ledger(settings: Settings) -> None:

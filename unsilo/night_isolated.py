@@ -112,7 +112,8 @@ def _record_death(source: dict, interval: Interval, settings: Settings, run_id: 
     from warehouse.schema import connect
 
     with connect(settings.warehouse) as con:
-        if con.execute("SELECT count(*) FROM meta.ledger WHERE run_id = ?", [run_id]).fetchone()[0]:
+        if con.execute("SELECT count(*) FROM meta.ledger WHERE run_id = ? OR starts_with(run_id, ?)",
+                       [run_id, f"{run_id}__failed_"]).fetchone()[0]:
             return
         write_ledger(con, LedgerEntry(
             run_id=run_id, source=source["id"], department=source["department"], entity=entity(source["entity"]).name,

@@ -16,7 +16,6 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.night_fixture import generated_night
@@ -116,6 +115,9 @@ def test_validate_opens_no_warehouse_while_a_load_writes_it(night):
         assert step("extract", "housing_subsidies", night.interval.start.isoformat()).returncode != 0
 
 
+DRIFT_ROWS = "SELECT count(*) FROM meta.ledger WHERE run_id LIKE 'housing_units__drift_test%'"
+
+
 def test_a_failed_extract_leaves_its_row_for_the_next_writer(night):
     cfg = settings()
     drifted = {**source("housing_units", cfg), "columns": ["no_such_column"]}
@@ -124,9 +126,9 @@ def test_a_failed_extract_leaves_its_row_for_the_next_writer(night):
     [waiting] = pending_dir(night.warehouse).glob("housing_units__drift_test__failed_*.json")
     assert waiting.exists() and oct(waiting.stat().st_mode & 0o777) == "0o600"
     with night.connect() as con:
-        assert con.execute("SELECT count(*) FROM meta.ledger WHERE run_id LIKE 'housing_units__drift_test%'").fetchone()[0] == 0
+        assert con.execute(DRIFT_ROWS).fetchone()[0] == 0
     with connect(night.warehouse) as con:  # the next writer commits it
-        row = con.execute("SELECT status, message FROM meta.ledger WHERE run_id LIKE 'housing_units__drift_test%'").fetchall()
+        row = con.execute(DRIFT_ROWS.replace("count(*)", "status, message")).fetchall()
     assert row and row[0][0] == "failed" and row[0][1].startswith("extract: ") and not waiting.exists()
     # a row committed but whose file survived (a crash between the two) is not inserted twice
     entry = LedgerEntry(**{**dict(zip(("run_id", "source", "department", "entity"),
@@ -136,7 +138,7 @@ def test_a_failed_extract_leaves_its_row_for_the_next_writer(night):
                            "status": "failed", "message": "extract: again"})
     pending_ledger(night.warehouse, entry.as_dict())
     with connect(night.warehouse) as con:
-        assert con.execute("SELECT count(*) FROM meta.ledger WHERE run_id LIKE 'housing_units__drift_test%'").fetchone()[0] == 1
+        assert con.execute(DRIFT_ROWS).fetchone()[0] == 1
 
 
 def _pools(path: Path) -> dict[str, bool]:
@@ -167,4 +169,3 @@ def test_no_test_hook_is_left_in_product_code():
         text = p.read_text(encoding="utf-8")
         assert "UNSILO_LOAD_PAUSE" not in text and "UNSILO_REKEY_PAUSE" not in text, p
     assert not (REPO / "warehouse" / "pause_inside_load.py").exists()
-    assert duckdb  # the module's DuckDB is the one the holders use

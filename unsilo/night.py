@@ -3,7 +3,8 @@
 Each step reads the files the step before it left under the data root and hands on a small dict of paths and
 counts (the "handoff": what Airflow carries in XCom between tasks, never data). ``run_source`` runs the three steps
 in one process for the CLI and the demo; ``unsilo.night_tasks`` runs them as separate Airflow tasks. A step that
-fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged. The ledger row
+fails leaves a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged. Only ``load_step``
+opens the warehouse read-write; extract reads it once read-only and hands the state on (unsilo/stage_state.py). The ledger row
 names the step and what failed, never a value read from the source (:func:`standards.redact.message_of`).
 """
 

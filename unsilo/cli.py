@@ -97,24 +97,17 @@ def night(
     date: Optional[str] = typer.Option(None, "--date", help="The night to run (default: yesterday)."),
     department: Optional[str] = typer.Option(None, help="Only this department's sources."),
 ):
-    """Run every source (of one department) for one night in this process, without Airflow."""
-    from standards.redact import message_of
+    """Run every source (of one department) for one night, each in its own process, without Airflow."""
     from unsilo.catalog import sources
-    from unsilo.night import rebuild_marts, run_source
-    from unsilo.night_status import NotLoaded
+    from unsilo.night import rebuild_marts
+    from unsilo.night_isolated import night_isolated
     from unsilo.settings import settings
 
     cfg = settings()
     interval = _interval(date, None, cfg.timezone)
-    entries, failed = [], []
-    for src in sources(cfg, department):
-        try:
-            entries.append(run_source(src, interval, cfg))
-        except NotLoaded as exc:  # missing, empty or suspect: its ledger row is shown, the night exits 1
-            entries.append(exc.entry)
-            failed.append(f"{src['id']}: {message_of(exc)}")
-        except Exception as exc:  # one failing source never stops the others
-            failed.append(f"{src['id']}: {message_of(exc)}")
+    # one failing source never stops the others, even one that crashes or is killed (unsilo/night_isolated.py);
+    # a missing, empty or suspect source comes back with its ledger entry and as failed: the night exits 1
+    entries, failed = night_isolated(list(sources(cfg, department)), interval, cfg)
     rebuild_marts(cfg)
     _print_entries(entries)
     if failed:

@@ -16,7 +16,8 @@ from connectors import ReadAgain, SourceError, connector
 from unsilo.interval import Interval
 from unsilo.schema_drift import raw_columns
 from unsilo.settings import Settings
-from unsilo.source_options import saved_state, source_options
+from unsilo.source_options import source_options
+from unsilo.stage_state import read_stage_state, stage_state
 
 
 # Raw text columns compress well without dictionaries: zstd without them writes a million employment rows in ~0.85 s
@@ -33,6 +34,7 @@ class Landed:
     saved: dict | None = None  # the state the last successful load saved
     suspect: tuple[str, ...] = ()  # why the connector thinks a file of the night was cut off in transfer
     missing: tuple[str, ...] = ()  # the drops not there (read without them: the source has allow_missing: true)
+    warehouse_state: Path | None = None  # what validate needs from the warehouse (unsilo/stage_state.py)
 
 
 def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path:
@@ -42,7 +44,8 @@ def landing_path(settings: Settings, source_id: str, interval: Interval) -> Path
 def extract(source: dict, interval: Interval, settings: Settings, full_refresh: bool = False) -> Landed:
     """Write ``landing/<source>/<interval>.parquet``: raw text columns + ``_source``, ``_source_row``,
     ``_extracted_at``, ``_ordinal``. Memory holds one batch at a time."""
-    saved = saved_state(source, settings)
+    state_file = stage_state(source, interval, settings)  # the one (read-only) look at the warehouse
+    saved = read_stage_state(state_file)["saved"]
     options = source_options(source, saved, full_refresh)
     if source.get("allow_missing"):
         options["_allow_missing"] = True  # a night without a drop is normal for this source (unsilo/night.py)
@@ -61,13 +64,15 @@ def extract(source: dict, interval: Interval, settings: Settings, full_refresh: 
     suspect, missing = tuple(getattr(conn, "suspect", ())), tuple(getattr(conn, "missing", ()))
     if not columns:
         tmp.unlink(missing_ok=True)
-        return Landed(path=path, rows=0, columns=[], saved=saved, suspect=suspect, missing=missing)
+        return Landed(path=path, rows=0, columns=[], saved=saved, suspect=suspect, missing=missing,
+                      warehouse_state=state_file)
     tmp.replace(path)
     state = {"columns": raw_columns(columns)}
     cursor = getattr(conn, "state", None)
     if cursor is not None:
         state["cursor"] = cursor
-    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved, suspect=suspect, missing=missing)
+    return Landed(path=path, rows=rows, columns=columns, state=state, saved=saved, suspect=suspect, missing=missing,
+                  warehouse_state=state_file)
 
 
 def owner_only_file(path: Path) -> Path:

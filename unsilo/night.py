@@ -3,9 +3,12 @@
 Each step reads the files the step before it left under the data root and hands on a small dict of paths and
 counts (the "handoff": what Airflow carries in XCom between tasks, never data). ``run_source`` runs the three steps
 in one process for the CLI and the demo; ``unsilo.night_tasks`` runs them as separate Airflow tasks. A step that
-fails writes a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged; a night that is
-``missing``, ``empty`` or ``suspect`` (unsilo/night_status.py) is recorded so and raises too, loading nothing. The
-ledger row names the step and what failed, never a value read from the source (:func:`standards.redact.message_of`).
+fails leaves a ``failed`` ledger row naming the step, then raises, and the warehouse is unchanged; a night that is
+``missing``, ``empty`` or ``suspect`` (unsilo/night_status.py) is recorded so and raises too, loading nothing. Only
+``load_step`` opens the warehouse read-write; extract reads it once read-only and hands the state on
+(unsilo/stage_state.py), and the rows of the steps before the load wait for the next writer
+(warehouse/pending_ledger.py). The ledger row names the step and what failed, never a value read from the source
+(:func:`standards.redact.message_of`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from unsilo.settings import Settings
 from unsilo.severity import stop_or_warn
 from unsilo.validate import import_validator_in_background, validate
 from warehouse.load import LedgerEntry, load, write_ledger
+from warehouse.pending_ledger import pending_ledger
 from warehouse.marts import build_marts
 from warehouse.publish_snapshot import publish_snapshot
 from warehouse.schema import connect
@@ -55,12 +59,27 @@ def _entry(source: dict, handoff: dict) -> LedgerEntry:
 
 
 def record_failure(source: dict, handoff: dict, settings: Settings, step: str, exc: BaseException) -> LedgerEntry:
-    """A ``failed`` ledger row for one attempt of one step (a retry that succeeds adds its own row)."""
+    """A ``failed`` ledger row for one attempt of one step (a retry that succeeds adds its own row). Extract and
+    validate never open the warehouse read-write: their row waits as a file for the next writer (the load, the
+    marts, :func:`run_source`; warehouse/pending_ledger.py). A failed load, the writer, commits it at once."""
     entry = _entry(source, handoff)
+    entry.run_id = failed_run_id(handoff["run_id"])  # the retry that succeeds keeps the run's own id
     entry.status, entry.message, entry.finished_at = "failed", f"{step}: {failure_message(source, exc)}", _now()
-    with connect(settings.warehouse) as con:
-        write_ledger(con, entry)
+    pending_ledger(settings.warehouse, entry.as_dict())
+    if step == "load":
+        commit_ledger(settings)
     return entry
+
+
+def failed_run_id(run_id: str) -> str:
+    """The ledger id of one failed attempt of ``run_id``: each attempt has its own row."""
+    return f"{run_id}__failed_{uuid.uuid4().hex[:6]}"
+
+
+def commit_ledger(settings: Settings) -> None:
+    """Open the warehouse as its writer, which commits the pending ledger rows (warehouse/schema.py)."""
+    with connect(settings.warehouse):
+        pass
 
 
 def failure_message(source: dict, exc: BaseException) -> str:
@@ -87,7 +106,8 @@ def extract_step(source: dict, interval: Interval, settings: Settings, run_id: s
     }
     try:
         landed = extract(source, interval, settings, full_refresh)
-        handoff.update(landing=str(landed.path), extracted=landed.rows, columns=landed.columns, state=landed.state)
+        handoff.update(landing=str(landed.path), extracted=landed.rows, columns=landed.columns, state=landed.state,
+                       warehouse_state=str(landed.warehouse_state))
         verdict = night_status(source, landed, interval, settings, accept_suspect)
         if landed.rows and verdict is None:
             schema_drift(source, landed.columns, landed.saved)
@@ -103,16 +123,20 @@ def extract_step(source: dict, interval: Interval, settings: Settings, run_id: s
 
 def record_not_loaded(source: dict, handoff: dict, settings: Settings, status: str, message: str) -> None:
     """The ledger row of a night that loads nothing (extracted = loaded = quarantined = unchanged = 0: a suspect
-    night's rows stay in landing, named in the message), then :class:`NotLoaded`."""
+    night's rows stay in landing, named in the message), then :class:`NotLoaded`. Extract opens no warehouse
+    read-write: the row waits for the next writer (warehouse/pending_ledger.py; :func:`run_source` commits it)."""
     entry = _entry(source, {**handoff, "extracted": 0})
     entry.status, entry.message, entry.finished_at = status, message, _now()
-    with connect(settings.warehouse) as con:
-        write_ledger(con, entry)
+    pending_ledger(settings.warehouse, entry.as_dict())
     raise NotLoaded(status, message, entry)
 
 
 def expectations_path(verdicts: Path) -> Path:
     return verdicts.with_name(verdicts.name.replace(".verdicts.parquet", ".expectations.json"))
+
+
+def _warehouse_state(handoff: dict) -> Path | None:
+    return Path(handoff["warehouse_state"]) if handoff.get("warehouse_state") else None
 
 
 def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
@@ -126,7 +150,8 @@ def transform_step(source: dict, handoff: dict, settings: Settings) -> dict:
     try:
         landed = Landed(path=Path(handoff["landing"]), rows=handoff["extracted"], columns=handoff["columns"])
         normalized = normalize(source, landed, interval, settings)
-        validated = validate(source, normalized, interval, settings, run_id=handoff["run_id"])
+        validated = validate(source, normalized, interval, settings, run_id=handoff["run_id"],
+                             warehouse_state=_warehouse_state(handoff))
         stop_or_warn(_entry(source, handoff), validated)
         expectations = expectations_path(validated.path)
         expectations.write_text(json.dumps(validated.expectations), encoding="utf-8")
@@ -171,8 +196,12 @@ def run_source(
     # the whole night runs in this process: import Great Expectations while extract runs too, not only normalize
     # (extract leaves a core idle while it writes Parquet; an Airflow extract task never validates, so only here)
     import_validator_in_background()
-    handoff = extract_step(source, interval, settings, run_id, full_refresh, accept_suspect)
-    handoff = transform_step(source, handoff, settings)
+    try:
+        handoff = extract_step(source, interval, settings, run_id, full_refresh, accept_suspect)
+        handoff = transform_step(source, handoff, settings)
+    except Exception:  # failed, missing, empty or suspect
+        commit_ledger(settings)  # this process is the night's writer: the step's ledger row goes in now
+        raise
     return load_step(source, handoff, settings)
 
 

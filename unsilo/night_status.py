@@ -22,10 +22,9 @@ from connectors.base import SourceError
 from unsilo.extract import Landed
 from unsilo.interval import Interval
 from unsilo.settings import Settings
-from warehouse.schema import connect
+from unsilo.stage_state import RECENT_NIGHTS, read_stage_state
 
 STATUSES = ("missing", "empty", "suspect")
-RECENT_NIGHTS = 7
 MIN_HISTORY = 3
 DEFAULT_SHARE = 0.5
 
@@ -58,7 +57,7 @@ def night_status(source: dict, landed: Landed, interval: Interval, settings: Set
         why.append(f"{landed.rows} rows, fewer than the {int(expected)} the source YAML expects (expected_rows)")
     share = source.get("suspect_below", DEFAULT_SHARE)
     if share and not incremental:
-        counts = recent_counts(sid, interval, settings)
+        counts = recent_counts(landed)
         if len(counts) >= MIN_HISTORY and landed.rows < float(share) * statistics.median(counts):
             why.append(f"{landed.rows} rows, fewer than {float(share):g} times the median "
                        f"{statistics.median(counts):g} of the last {len(counts)} successful nights (suspect_below)")
@@ -70,13 +69,9 @@ def night_status(source: dict, landed: Landed, interval: Interval, settings: Set
                        f"--end {interval.end} --accept-suspect'")
 
 
-def recent_counts(source_id: str, interval: Interval, settings: Settings) -> list[int]:
-    """The extracted rows of the last 7 successful nights before ``interval`` (the latest run of each night)."""
-    if not settings.warehouse.exists():
+def recent_counts(landed: Landed) -> list[int]:
+    """The extracted rows of the last 7 successful nights before the interval (the latest run of each night), as
+    extract read them, read-only, into the state it hands on (unsilo/stage_state.py): no warehouse open here."""
+    if landed.warehouse_state is None:
         return []
-    with connect(settings.warehouse, read_only=True) as con:
-        return [r[0] for r in con.execute(
-            """SELECT arg_max(extracted, finished_at) FROM meta.ledger
-            WHERE source = ? AND status = 'success' AND interval_start < ? AND extracted > 0
-            GROUP BY interval_start ORDER BY interval_start DESC LIMIT ?""",
-            [source_id, interval.start, RECENT_NIGHTS]).fetchall()]
+    return list(read_stage_state(landed.warehouse_state)["recent_counts"][:RECENT_NIGHTS])

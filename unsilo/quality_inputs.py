@@ -17,7 +17,7 @@ from standards.rules import ok_column
 from standards.transform import quote_ident, quote_literal
 from unsilo.interval import Interval
 from unsilo.settings import Settings
-from warehouse.schema import connect
+from unsilo.stage_state import read_stage_state, stage_state
 
 
 @dataclass
@@ -27,34 +27,28 @@ class QualityInputs:
     view_sql: str | None = None  # the batch with reference check columns, when the entity has references
 
 
-def quality_inputs(source: dict, ent: Entity, normalized: Path, interval: Interval,
-                   settings: Settings) -> QualityInputs:
+def quality_inputs(source: dict, ent: Entity, normalized: Path, interval: Interval, settings: Settings,
+                   warehouse_state: Path | None = None) -> QualityInputs:
+    """``warehouse_state``: what extract read from the warehouse (unsilo/stage_state.py); without it (a replay),
+    it is read here, read-only."""
     policy = quality_policy(ent.quality, source.get("quality"), where=f"sources/{source['id']}.yaml")
-    refs = [f for f in ent.fields if f.references]
-    with connect(settings.warehouse) as con:
-        counts = []
-        if policy.row_count:
-            counts = [r[0] for r in con.execute(
-                """SELECT arg_max(extracted, finished_at) FROM meta.ledger
-                WHERE source = ? AND status = 'success' AND interval_start < ? AND extracted > 0
-                GROUP BY interval_start ORDER BY interval_start DESC LIMIT ?""",
-                [source["id"], interval.start, int(policy.row_count.get("nights", 7))]).fetchall()]
-        columns = []
-        for f in refs:
-            target_entity, target_field = f.references.split(".", 1)
-            target = entity(target_entity)
-            keys = settings.staging / source["id"] / f"{interval.slug}.ref.{f.name}.parquet"
-            con.execute(f"COPY (SELECT {quote_ident(target_field)} AS k FROM {target.table}) TO "
-                        f"{quote_literal(str(keys))} (FORMAT parquet)")
-            known = f"SELECT k FROM read_parquet({quote_literal(str(keys))})"
-            tonight = _same_night(settings, target.name, interval)
-            if tonight:
-                listed = ", ".join(quote_literal(str(p)) for p in tonight)
-                known += (f" UNION ALL SELECT {quote_ident(target_field)} "
-                          f"FROM read_parquet([{listed}], union_by_name=true)")
-            col = quote_ident(f.name)
-            columns.append(f"(n.{col} IS NULL OR n.{col} IN (SELECT k FROM ({known}) WHERE k IS NOT NULL)) "
-                           f"AS {quote_ident(ok_column('ref', f.name))}")
+    state = read_stage_state(warehouse_state or stage_state(source, interval, settings))
+    counts = state["recent_counts"] if policy.row_count else []
+    columns = []
+    for f in ent.fields:
+        if not f.references:
+            continue
+        target_entity, target_field = f.references.split(".", 1)
+        target = entity(target_entity)
+        known = f"SELECT k FROM read_parquet({quote_literal(state['reference_keys'][f.name])})"
+        tonight = _same_night(settings, target.name, interval)
+        if tonight:
+            listed = ", ".join(quote_literal(str(p)) for p in tonight)
+            known += (f" UNION ALL SELECT {quote_ident(target_field)} "
+                      f"FROM read_parquet([{listed}], union_by_name=true)")
+        col = quote_ident(f.name)
+        columns.append(f"(n.{col} IS NULL OR n.{col} IN (SELECT k FROM ({known}) WHERE k IS NOT NULL)) "
+                       f"AS {quote_ident(ok_column('ref', f.name))}")
     view = None
     if columns:
         view = f"SELECT n.*, {', '.join(columns)} FROM read_parquet({quote_literal(str(normalized))}) n"

@@ -2,18 +2,6 @@
 
 from __future__ import annotations
 
-from unsilo.settings import Settings
-from warehouse.schema import connect
-from warehouse.state import read_state
-
-
-def saved_state(source: dict, settings: Settings) -> dict | None:
-    """What the last successful load of the source saved (its cursor, its columns), or None."""
-    if not settings.warehouse.exists():
-        return None
-    with connect(settings.warehouse) as con:
-        return read_state(con, source["id"])
-
 
 def source_options(source: dict, saved: dict | None, full_refresh: bool = False) -> dict:
     """The connector's options; for a source the catalog loaded, its department's roots (``_roots``), which the

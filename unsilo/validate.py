@@ -59,13 +59,14 @@ _importing: threading.Thread | None = None
 
 
 def validate(source: dict, normalized: Normalized, interval: Interval, settings: Settings,
-             run_id: str | None = None) -> Validated:
-    """Validate in DuckDB (default) or, with ``UNSILO_VALIDATE_ENGINE=pandas``, over pandas batches."""
+             run_id: str | None = None, warehouse_state: Path | None = None) -> Validated:
+    """Validate in DuckDB (default) or, with ``UNSILO_VALIDATE_ENGINE=pandas``, over pandas batches.
+    ``warehouse_state``: what extract read from the warehouse for this run (validate opens no warehouse)."""
     from standards.batch_rules import batch_rules
     from unsilo.quality_inputs import quality_inputs
 
     ent = entity(source["entity"])
-    inputs = quality_inputs(source, ent, normalized.path, interval, settings)
+    inputs = quality_inputs(source, ent, normalized.path, interval, settings, warehouse_state)
     batch = batch_rules(ent, inputs.policy, inputs.recent_counts, interval.end)
     if os.environ.get("UNSILO_VALIDATE_ENGINE", "duckdb") == "pandas":
         verdict = validate_with_pandas(ent, normalized.path, inputs.policy, batch, inputs.view_sql)

@@ -19,7 +19,6 @@ from standards.entity import Entity
 from standards.transform import META_COLUMNS, quote_ident, quote_literal
 from warehouse.changed_keys import changed_keys
 from warehouse.merge_history import merge_history
-from warehouse.pause_inside_load import pause_inside_load
 from warehouse.state import write_state
 
 
@@ -143,7 +142,6 @@ def _load(con, entity, entry, landing, raw_columns, normalized, verdicts, expect
             ).fetchone()[0]
             entry.loaded = updated + inserted
             entry.unchanged = staged - entry.loaded  # a staged row is changed, new or unchanged: no third join
-        pause_inside_load()
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE incoming AS
             SELECT md5({src} || '|' || {start} || '|' || l._source_row) AS quarantine_id,

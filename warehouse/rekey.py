@@ -14,9 +14,6 @@ before anything is written, so no key is ever left under the old chain.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
-import time
 from dataclasses import dataclass
 
 import duckdb
@@ -33,9 +30,6 @@ CREATE TABLE IF NOT EXISTS restricted.key_chain (
     tables INTEGER NOT NULL,
     rows_rekeyed BIGINT NOT NULL
 )"""
-#: Test hook, like warehouse/pause_inside_load.py: pause inside the open transaction after the first table.
-PAUSE_VARIABLE = "UNSILO_REKEY_PAUSE"
-PAUSED_MESSAGE = "unsilo: key rotation paused inside its transaction"
 
 
 class RekeyError(RuntimeError):
@@ -103,7 +97,6 @@ def rekey(con: duckdb.DuckDBPyConnection, new_key: bytes, domains: dict[tuple[st
             sets.append(f"_row_hash = CASE WHEN _row_hash = {_row_hash(kt.entity, {})} "
                         f"THEN {_row_hash(kt.entity, new)} ELSE _row_hash END")
             done[kt.table] = con.execute(f"UPDATE {kt.table} SET {', '.join(sets)}").fetchone()[0]
-            _pause()
         con.execute("INSERT INTO restricted.key_chain VALUES (?, ?, ?, ?, ?)",
                     [fingerprint, chain_length, dt.datetime.now(dt.timezone.utc), len(done), sum(done.values())])
         con.execute("COMMIT")
@@ -119,9 +112,3 @@ def recorded_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     row = con.execute("SELECT fingerprint FROM restricted.key_chain ORDER BY rotated_at DESC LIMIT 1").fetchone()
     return row[0] if row else None
 
-
-def _pause() -> None:
-    seconds = float(os.environ.get(PAUSE_VARIABLE) or 0)
-    if seconds > 0:
-        print(PAUSED_MESSAGE, file=sys.stderr, flush=True)
-        time.sleep(seconds)

@@ -10,6 +10,8 @@ import duckdb
 
 from standards.ddl import all_ddl
 from warehouse.adopt_history import adopt_history
+from warehouse.pending_ledger import commit_pending
+from warehouse.state import DDL as SOURCE_STATE_DDL
 
 META_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -61,6 +63,7 @@ CREATE TABLE IF NOT EXISTS meta.validation_result (
 def create(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(all_ddl())
     con.execute(META_DDL)
+    con.execute(SOURCE_STATE_DDL)
     adopt_history(con)
 
 
@@ -82,7 +85,8 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float | None = No
             config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (creating it and its schemas when writing).
 
-    Only one process writes the file at a time (Airflow runs every writing task in a one-slot pool); a writer
+    Only one process writes the file at a time: the load step and the marts' rebuild (Airflow runs them in a one-slot
+    pool); extract and validate read it read-only (unsilo/stage_state.py), outside the pool. A writer
     that finds the file locked waits up to ``UNSILO_LOCK_WAIT`` seconds (default 600) rather than failing.
     ``config`` is DuckDB's (warehouse/analyst_read.py opens analysts' reads sandboxed through it).
     """
@@ -95,4 +99,5 @@ def connect(path: Path, read_only: bool = False, wait_seconds: float | None = No
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, False, wait_seconds, config)
     create(con)
+    commit_pending(con, path)  # failed rows of extract and validate, which never write (warehouse/pending_ledger.py)
     return con

@@ -24,8 +24,12 @@ DDL = """CREATE TABLE IF NOT EXISTS meta.source_state (
 
 
 def read_state(con: duckdb.DuckDBPyConnection, source: str) -> dict | None:
-    """The source's saved state, or None when it has none yet (its first run, or after a full refresh)."""
-    con.execute(DDL)
+    """The source's saved state, or None when it has none yet (its first run, or after a full refresh). Runs no DDL:
+    extract reads it through a read-only connection (warehouse/schema.py creates the table with the others)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                         "AND schema_name = 'meta' AND table_name = 'source_state'").fetchone()[0]
+    if not exists:
+        return None
     row = con.execute("SELECT state FROM meta.source_state WHERE source = ?", [source]).fetchone()
     return json.loads(row[0]) if row else None
 

@@ -24,11 +24,11 @@ import duckdb
 import pytest
 
 from tests.night_fixture import generated_night
+from tests.pause_before_commit import PAUSED
 from unsilo.catalog import source, sources
 from unsilo.interval import Interval
 from unsilo.night import rebuild_marts, run_source
 from unsilo.settings import settings
-from warehouse.pause_inside_load import PAUSE_VARIABLE, PAUSED_MESSAGE
 
 REPO = Path(__file__).resolve().parents[2]
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -326,17 +326,15 @@ def test_a_load_killed_mid_transaction_leaves_the_warehouse_as_it_was_and_the_ne
         before = _state(con)
     with sqlite3.connect(night.home / "departments" / "housing" / "housing.db") as db:
         db.execute("UPDATE tenancies SET monthly_rent = monthly_rent + 100 WHERE tenancy_id = 'T000005'")
-    script = ("import sys, datetime as dt; from unsilo.catalog import source; from unsilo.night import run_source;"
-              "from unsilo.interval import Interval; from unsilo.settings import settings;"
-              "run_source(source('housing_tenancies', settings()), Interval.night(dt.date.fromisoformat(sys.argv[1])),"
-              " settings())")
-    env = dict(os.environ, **{PAUSE_VARIABLE: "120"}, PYTHONPATH=str(REPO))
-    loader = subprocess.Popen([sys.executable, "-c", script, night.interval.start.isoformat()], env=env,
+    # the pause is injected from outside (tests/pause_before_commit.py): the load waits before its COMMIT
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    loader = subprocess.Popen([sys.executable, "-m", "tests.pause_before_commit", "unsilo.night", "--", "sync",
+                               "housing_tenancies", "--start", night.interval.start.isoformat()], env=env, cwd=REPO,
                               stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
         for line in loader.stderr:
-            if PAUSED_MESSAGE in line or time.monotonic() > deadline:
+            if PAUSED in line or time.monotonic() > deadline:
                 break
         assert loader.poll() is None, "the load ended before it could be killed"
         os.kill(loader.pid, signal.SIGKILL)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,10 +15,13 @@ import pytest
 from standards import gb11643
 from standards.pseudonym import hmac_sql, pseudonym
 from tests.night_fixture import generated_night
+from tests.pause_before_commit import PAUSED
 from tests.unsilo.test_cli import UNSILO
 from unsilo.key_rotation import KeyRotationError, check, key_domains, rotate
 from unsilo.settings import KEY_ENV, KEY_FILE_ENV, SettingsError, read_chain, settings
-from warehouse.rekey import PAUSE_VARIABLE, PAUSED_MESSAGE, RekeyError, plan
+from warehouse.rekey import RekeyError, plan
+
+REPO = Path(__file__).resolve().parents[2]
 
 K1 = b"first-key-of-the-chain"
 K2 = b"second-key-of-the-chain"
@@ -94,12 +99,15 @@ def raw_id_matches(night, chain) -> int:
 
 def test_a_rotation_killed_inside_its_transaction_leaves_the_old_keys_and_key_file(night):
     before, key_text = tables(night), night.key_file.read_bytes()
-    env = dict(os.environ, **{PAUSE_VARIABLE: "120"}, UNSILO_ROLE="steward")
-    proc = subprocess.Popen([str(UNSILO), "key", "rotate"], env=env, stderr=subprocess.PIPE, text=True)
+    # the pause is injected from outside (tests/pause_before_commit.py): the rotation waits before its COMMIT
+    env = dict(os.environ, UNSILO_ROLE="steward", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "tests.pause_before_commit", "unsilo.key_rotation", "--", "key",
+                             "rotate"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     for line in proc.stderr:
-        if PAUSED_MESSAGE in line or time.monotonic() > deadline:
+        if PAUSED in line or time.monotonic() > deadline:
             break
+    assert proc.poll() is None, "the rotation ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert tables(night) == before and night.key_file.read_bytes() == key_text

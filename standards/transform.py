@@ -188,7 +188,7 @@ def compile_transform(
         checks.append(f"NOT ({bad}) AS {OK_ENCODING}")
     else:
         checks.append(f"true AS {OK_ENCODING}")
-    checks.extend(reject_checks(colset))
+    checks.extend(reject_checks(colset, source.get("max_field_bytes")))
 
     fields = [f.name for f in entity.fields]
     pk = ", ".join(key_exprs.get(k, "NULL") for k in entity.primary_key)

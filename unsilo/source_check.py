@@ -63,6 +63,8 @@ TOP: tuple[Option, ...] = (
     Option("fields", ("object",), "entity field -> raw column name, or a mapping with one of from, json, sql, "
            "value", required=True),
     Option("quality", ("object",), "severity and batch-check overrides for this source (docs/quality.md)"),
+    Option("max_field_bytes", ("integer",), "a raw field longer than this many bytes is quarantined as "
+           "field-too-large (default UNSILO_MAX_FIELD_BYTES, else 1 MB)"),
 )
 FIELD: tuple[Option, ...] = (
     Option("from", ("string",), "a raw column"),

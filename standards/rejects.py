@@ -55,6 +55,12 @@ def reject_column(reason: str) -> str:
     return "_ok_reject__" + reason.replace("-", "_")
 
 
+def within_limit(raw: str, text: str, limit: int) -> str:
+    """SQL: ``text`` (an expression over the raw value ``raw``), or NULL where ``raw`` is longer than ``limit``
+    bytes (such a row is quarantined as field-too-large; its value is not carried into the normalized batch)."""
+    return f"CASE WHEN strlen(CAST({raw} AS VARCHAR)) > {int(limit)} THEN NULL ELSE {text} END"
+
+
 def reject_checks(columns: list[str] | set[str], max_bytes: int | None = None) -> list[str]:
     """DuckDB select items: one ``_ok_reject__<reason>`` boolean per reason (all true without a ``_reject`` column),
     and :data:`OK_FIELD_SIZE`, false where a raw field is longer than :func:`max_field_bytes` (``max_bytes``)."""

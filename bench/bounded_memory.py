@@ -194,8 +194,10 @@ def main() -> None:
         if args.json:
             print(json.dumps(r), flush=True)
             continue
+        # a refusal as the night reports it, the case's folder left out of the path
+        error = r["error"].split("Error: ", 1)[-1].replace(r["home"] + "/", "")
         outcome = ("extracted/loaded/quarantined/unchanged " + "/".join(map(str, r["counts"]))) if r["rc"] == 0 \
-            else f"failed: {r['error'][:160]}"
+            else f"failed: {error[:240]}"
         print(f"| {case} | {r['rows']:,} | {r['peak_mb']:.0f} | {r['wall']:.1f} | {outcome} |", flush=True)
 
 

@@ -108,3 +108,21 @@ def test_all_bad_rows_reconcile_and_their_verdicts_come_from_duckdb(tmp_path, mo
     assert verdicts.num_rows == 3000
     assert verdicts.column("_ordinal").to_pylist() == list(range(3000))
     assert set(map(tuple, verdicts.column("checks").to_pylist())) == {("unknown-code:industry_code",)}
+
+
+def test_open_member_refuses_a_bomb_before_inflating_and_streams_a_genuine_zip(tmp_path):
+    """What a zipped CSV drop needs (connectors/csv_drop.py's opener can hand csv_read ``open_member``)."""
+    from connectors.archive_limits import open_member
+
+    bomb = tmp_path / "employment_20260602.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("employment.csv", "a,b\n" + "0" * (3 << 20) + ",1\n")
+    with pytest.raises(ArchiveRefused) as refused:
+        open_member(bomb, "employment.csv")
+    assert str(bomb) in str(refused.value) and "employment.csv" in str(refused.value)
+    assert "ratio limit of 100" in str(refused.value)
+    genuine = tmp_path / "genuine.zip"
+    with zipfile.ZipFile(genuine, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("employment.csv", "a,b\n1,2\n")
+    with open_member(genuine, "employment.csv") as f:
+        assert f.read() == b"a,b\n1,2\n"

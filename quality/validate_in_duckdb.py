@@ -1,10 +1,11 @@
 """Validate a normalized Parquet file with the entity's GX suite inside DuckDB, returning exact failing rows.
 
 A small DuckDB file holds one view, ``batch``, over ``read_parquet(...)``; GX's SQL engine (through
-:mod:`quality.duckdb_datasource`) runs every expectation as SQL against it. Exactness: ``result_format`` names
-``_ordinal`` as the unexpected-index column and raises ``partial_unexpected_count`` to the row count, because GX
-caps the returned ids at that number even for COMPLETE results; :func:`quality.validate.collect` still refuses a
-result whose id count differs from its unexpected count. Every rule of :mod:`standards.rules` is a column-map or
+:mod:`quality.duckdb_datasource`) runs every expectation as SQL against it. Exactness and bounded memory:
+``result_format`` asks GX for counts (BASIC) and, with ``_ordinal`` as the unexpected-index column, for the SQL
+that selects each broken rule's failing rows; :func:`write_verdicts` runs those queries in DuckDB straight into the
+verdicts Parquet and refuses a rule whose query finds another number of rows than GX counted. No failing id is
+held in Python, so memory is set by DuckDB's limit, not by the number of bad rows. Every rule of :mod:`standards.rules` is a column-map or
 column-pair expectation, which return ids in SQL (the duplicate-key rule checks ``_dup_rank``, not compound-unique,
 which returns none).
 """

@@ -96,7 +96,8 @@ def case_zip_bomb(home: Path, rows: int, args) -> Path:
     block = b"0" * (1 << 20)
     with zipfile.ZipFile(feed, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         for name, text in (("agency.txt", "agency_name,agency_url,agency_timezone\nA,http://a,Asia/Shanghai\n"),
-                           ("routes.txt", "route_id,route_type\nr1,3\n"), ("trips.txt", "route_id,service_id,trip_id\n"),
+                           ("routes.txt", "route_id,route_type\nr1,3\n"),
+                           ("trips.txt", "route_id,service_id,trip_id\n"),
                            ("stop_times.txt", "trip_id,stop_id,stop_sequence\n"),
                            ("calendar.txt", "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
                                             "start_date,end_date\n")):
@@ -126,7 +127,8 @@ def case_deep_bundle(home: Path, rows: int, args) -> Path:
                                                    "entry": [{"resource": patient}]}), encoding="utf-8")
     out = home / "health_patient_bundles.yaml"
     text = (REPO / "sources" / "health_patient.yaml").read_text(encoding="utf-8")
-    text = text.replace("id: health_patient", "id: bench_patient_bundles").replace("kind: fhir_bulk", "kind: fhir_bundle")
+    text = text.replace("id: health_patient", "id: bench_patient_bundles")
+    text = text.replace("kind: fhir_bulk", "kind: fhir_bundle")
     text = text.replace('path: "{home}/departments/health/bulk/{date:%Y-%m-%d}/Patient.ndjson"',
                         'path: "{home}/departments/health/bundles"\n  resource_type: Patient')
     out.write_text(text, encoding="utf-8")

@@ -5,9 +5,9 @@ A small DuckDB file holds one view, ``batch``, over ``read_parquet(...)``; GX's 
 ``result_format`` asks GX for counts (BASIC) and, with ``_ordinal`` as the unexpected-index column, for the SQL
 that selects each broken rule's failing rows; :func:`write_verdicts` runs those queries in DuckDB straight into the
 verdicts Parquet and refuses a rule whose query finds another number of rows than GX counted. No failing id is
-held in Python, so memory is set by DuckDB's limit, not by the number of bad rows. Every rule of :mod:`standards.rules` is a column-map or
-column-pair expectation, which return ids in SQL (the duplicate-key rule checks ``_dup_rank``, not compound-unique,
-which returns none).
+held in Python, so memory is set by DuckDB's limit, not by the number of bad rows. Every rule of
+:mod:`standards.rules` is a column-map or column-pair expectation, which give that SQL (the duplicate-key rule checks
+``_dup_rank``, not compound-unique, which gives none).
 """
 
 from __future__ import annotations
@@ -113,8 +113,8 @@ def write_verdicts(con: duckdb.DuckDBPyConnection, verdict: Verdict, out: Path) 
             for i, (rule, fld, _, count) in enumerate(verdict.queries):
                 if found.get(i, 0) != count:
                     raise RuntimeError(
-                        f"validating: rule {rule}{' on ' + fld if fld else ''}: GX reported {count} unexpected rows but "
-                        f"its query found {found.get(i, 0)}; refusing to guess which rows to quarantine"
+                        f"validating: rule {rule}{' on ' + fld if fld else ''}: GX reported {count} unexpected "
+                        f"rows but its query found {found.get(i, 0)}; refusing to guess which rows to quarantine"
                     )
             select = f"""SELECT h._ordinal, list_sort(list_distinct(list(n.rule))) AS rules,
                 list_sort(list_distinct(list(n.chk))) AS checks
@@ -130,7 +130,8 @@ def write_verdicts(con: duckdb.DuckDBPyConnection, verdict: Verdict, out: Path) 
 
 
 def _read_failures(con: duckdb.DuckDBPyConnection, out: Path, verdict: Verdict) -> None:
-    for ordinal, checks in con.execute(f"SELECT _ordinal, checks FROM read_parquet({quote_literal(str(out))})").fetchall():
+    rows = con.execute(f"SELECT _ordinal, checks FROM read_parquet({quote_literal(str(out))})").fetchall()
+    for ordinal, checks in rows:
         for check in checks:
             rule, _, fld = check.partition(":")
             verdict.failures[ordinal].append((rule, fld or None))

@@ -5,7 +5,8 @@ one record per entry resource.
 reads ``subject.reference`` the same way from a transaction Bundle as from a server; the column ``subject_id``
 holds the resolved subject (or patient) of each resource, also where it points at a ``contained`` resource
 (``#id``). Primitive extensions (``_birthDate``) are kept in the JSON and never get in the way. A file that is not
-JSON or not FHIR is one rejected row (``not-json``/``not-fhir``), and the other files go on.
+JSON or not FHIR is one rejected row (``not-json``/``not-fhir``), one nested too deep to parse is one
+``unparseable-file`` row (its text cut to 1 KB in quarantine), and the other files go on.
 
 Options: ``path`` (a file, a folder, or a glob; may contain ``{date:%Y-%m-%d}``), ``resource_type`` (keep only
 entries of this type; all when absent).
@@ -22,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from connectors.base import SOURCE_ROW, Connector, Option, SourceError, days
-from standards.rejects import NOT_FHIR, NOT_JSON, RAW, REJECT
+from standards.rejects import NOT_FHIR, NOT_JSON, RAW, REJECT, UNPARSEABLE_FILE, truncated
 
 COLUMNS = ("resource", "resource_type", "resource_id", "full_url", "subject_id", "bundle_type")
 SUBJECT_FIELDS = ("subject", "patient", "beneficiary", "individual")
@@ -58,13 +59,25 @@ def _subject(resource: dict) -> str | None:
 
 
 def bundle_records(text: str, name: str, resource_type: str | None, notes: list[str]) -> list[dict]:
-    """The rows of one file: one per entry resource (of ``resource_type``), or one rejected row."""
+    """The rows of one file: one per entry resource (of ``resource_type``), or one rejected row. A file nested too
+    deep for Python's JSON parser (RecursionError) is one ``unparseable-file`` row naming it, with a note; the
+    source's other files go on."""
+    try:
+        return _records(text, name, resource_type, notes)
+    except RecursionError:
+        notes.append(f"{name}: JSON nested too deep to read; the file is rejected (unparseable-file), the other "
+                     f"files go on: ask the sender for the file without the deep nesting")
+        return [{REJECT: UNPARSEABLE_FILE, RAW: truncated(text), SOURCE_ROW: f"{name}:1"}]
+
+
+def _records(text: str, name: str, resource_type: str | None, notes: list[str]) -> list[dict]:
     try:
         doc = json.loads(text)
     except ValueError as exc:
-        return [{REJECT: NOT_JSON, RAW: text, SOURCE_ROW: f"{name}:{exc.lineno if hasattr(exc, 'lineno') else 1}"}]
+        return [{REJECT: NOT_JSON, RAW: truncated(text),
+                 SOURCE_ROW: f"{name}:{exc.lineno if hasattr(exc, 'lineno') else 1}"}]
     if not isinstance(doc, dict) or not isinstance(doc.get("resourceType"), str):
-        return [{REJECT: NOT_FHIR, RAW: text, SOURCE_ROW: f"{name}:1"}]
+        return [{REJECT: NOT_FHIR, RAW: truncated(text), SOURCE_ROW: f"{name}:1"}]
     if doc["resourceType"] == "Bundle":
         entries = [e for e in doc.get("entry") or [] if isinstance(e, dict)]
         bundle_type = doc.get("type")

@@ -1,7 +1,8 @@
 """One file of a GTFS feed (zip or folder): ``stops.txt``, ``routes.txt``, ... as text columns.
 
 GTFS files are UTF-8 CSV with a header (the spec): they are read by :func:`connectors.csv_read.csv_read` with that
-layout fixed, so a ragged row or a blank line is rejected row by row, never fatal.
+layout fixed, so a ragged row or a blank line is rejected row by row, never fatal. A zip past the size or ratio
+limits of :mod:`connectors.archive_limits` is refused whole, naming the file and the limit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from connectors.archive_limits import ArchiveRefused, check_archive, read_member
 from connectors.base import Connector, Option, ReadAgain, SourceError
 from connectors.csv_read import CsvReport, csv_read
 from connectors.gtfs_check import GTFS_LAYOUT, gtfs_check
@@ -43,10 +45,13 @@ class Gtfs(Connector):
             raise SourceError(f"source {self.source_id}: GTFS feed {path} not found")
         try:
             with zipfile.ZipFile(path) as z:
+                check_archive(z, path)  # a zip bomb is refused before anything is inflated
                 members = {Path(n).name: n for n in z.namelist()}
                 if name not in members:
                     raise SourceError(f"source {self.source_id}: GTFS feed {path} has no required file {name}")
-                return z.read(members[name])
+                return read_member(z, path, members[name])
+        except ArchiveRefused as exc:
+            raise SourceError(f"source {self.source_id}: GTFS feed {exc}") from None
         except zipfile.BadZipFile:
             raise SourceError(f"source {self.source_id}: {path} is not a zip file (GTFS feeds are zips)") from None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.archive_limits import check_archive, read_member
 from connectors.base import SOURCE_ROW
 from connectors.csv_read import CsvLayout, CsvReport, csv_read
 from standards.redact import shown_header
@@ -84,7 +85,8 @@ def feed_members(path: Path) -> dict[str, bytes]:
     if path.is_dir():
         return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
     with zipfile.ZipFile(path) as z:
-        return {Path(n).name: z.read(n) for n in z.namelist() if not n.endswith("/")}
+        check_archive(z, path)  # connectors/archive_limits.py: a zip bomb is refused before it is inflated
+        return {Path(n).name: read_member(z, path, n) for n in z.namelist() if not n.endswith("/")}
 
 
 def _table(name: str, data: bytes) -> tuple[pa.Table | None, CsvReport]:

@@ -8,6 +8,7 @@ result that reports more unexpected rows than it returns ids for fails the run r
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,11 @@ class Verdict:
     expectations: list[dict] = field(default_factory=list)
     results: list = field(default_factory=list)  # GX ExpectationSuiteValidationResult objects, for Data Docs
     notes: list[tuple[str, str]] = field(default_factory=list)  # (warn|fail, what broke) of non-quarantine rules
+    # the DuckDB engine: (rule, field, SQL selecting the failing rows' ``_ordinal``, GX's unexpected count) per
+    # broken quarantine rule, run by DuckDB into the verdicts Parquet instead of ids held in Python
+    queries: list[tuple[str, str | None, str, int]] = field(default_factory=list)
     docs: Path | None = None  # the Data Docs index of this validation, when built
+    failed_rows: int | None = None  # rows written to the verdicts Parquet, when the DuckDB engine wrote it
 
     @property
     def failed(self) -> list[str]:
@@ -67,6 +72,9 @@ def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordina
                     "observed value out of range (value not shown)"
                 verdict.notes.append((severity, f"{rule}{' on ' + fld if fld else ''}: {what} "
                                                 f"({_expected(r.expectation_config.kwargs)})"))
+        elif count and r.result.get("unexpected_index_query") and not unexpected:
+            sql = _bind(r.result["unexpected_index_query"], r.expectation_config.kwargs.get("value_set") or [])
+            verdict.queries.append((rule, fld, sql.strip().rstrip(";"), int(count)))
         else:
             if count and len(unexpected) != count:
                 raise RuntimeError(
@@ -86,6 +94,23 @@ def collect(entity: Entity, result, verdict: Verdict, element_count: int, ordina
                 "element_count": int(r.result.get("element_count") or element_count),
             }
         )
+
+
+def _bind(sql: str, values: list) -> str:
+    """GX renders a value set of numbers or booleans as parameters ``$1``, ``$2``, ...: put the standard's own values
+    (never a cell's) back in as SQL literals."""
+    def literal(m: re.Match) -> str:
+        i = int(m.group(1)) - 1
+        if i >= len(values):
+            return m.group(0)
+        v = values[i]
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        return "'" + str(v).replace("'", "''") + "'"
+
+    return re.sub(r"\$(\d+)\b", literal, sql)
 
 
 def _expected(kwargs: dict) -> str:

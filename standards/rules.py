@@ -12,7 +12,7 @@ from dataclasses import field as dc_field
 
 from standards.codelists import codelist
 from standards.entity import Entity
-from standards.rejects import REASONS, reject_column
+from standards.rejects import OK_FIELD_SIZE, REASONS, reject_column
 
 # Stable rule names (documented in docs/quality.md).
 REQUIRED_MISSING = "required-missing"
@@ -25,6 +25,7 @@ TYPE_MISMATCH = "type-mismatch"
 DUPLICATE_KEY = "duplicate-key"
 UNDECODABLE_BYTES = "undecodable-bytes"
 UNKNOWN_REFERENCE = "unknown-reference"
+FIELD_TOO_LARGE = "field-too-large"
 
 TYPED = ("date", "datetime", "integer", "number", "boolean")
 DUP_RANK = "_dup_rank"
@@ -71,5 +72,6 @@ def rules(entity: Entity) -> list[Rule]:
             out.append(Rule(UNKNOWN_REFERENCE, "is_true", ok_column("ref", f.name), f.name))
     out.append(Rule(DUPLICATE_KEY, "is_one", DUP_RANK, ",".join(entity.primary_key)))
     out.append(Rule(UNDECODABLE_BYTES, "is_true", OK_ENCODING))
+    out.append(Rule(FIELD_TOO_LARGE, "is_true", OK_FIELD_SIZE))  # a raw field over max_field_bytes
     out.extend(Rule(reason, "is_true", reject_column(reason)) for reason in REASONS)  # rows a connector rejected
     return out

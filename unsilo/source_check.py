@@ -75,6 +75,8 @@ TOP: tuple[Option, ...] = (
            "successful nights is suspect and loads nothing; 0 turns it off", 0.5),
     Option("landing_keep_nights", ("integer",), "nights of landing Parquet (raw records) kept for replay; older "
            "ones are removed at the end of a night (default UNSILO_LANDING_KEEP_NIGHTS, 7)"),
+    Option("max_field_bytes", ("integer",), "a raw field longer than this many bytes is quarantined as "
+           "field-too-large (default UNSILO_MAX_FIELD_BYTES, else 1 MB)"),
 )
 FIELD: tuple[Option, ...] = (
     Option("from", ("string",), "a raw column"),

@@ -68,17 +68,26 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
     ent = entity(source["entity"])
     inputs = quality_inputs(source, ent, normalized.path, interval, settings, warehouse_state)
     batch = batch_rules(ent, inputs.policy, inputs.recent_counts, interval.end)
+    out = verdicts_path(settings, source["id"], interval)
     if os.environ.get("UNSILO_VALIDATE_ENGINE", "duckdb") == "pandas":
         verdict = validate_with_pandas(ent, normalized.path, inputs.policy, batch, inputs.view_sql)
+        verdict.failed_rows = write_failures(verdict, out)
     else:
         if _importing is not None:
             _importing.join()
         from quality.validate_in_duckdb import validate_in_duckdb  # heavy import: only where rows are validated
 
         docs = data_docs_path(settings, run_id).parent if run_id else None
+        # the failing rows go straight from DuckDB to the verdicts Parquet: memory does not grow with bad rows
         verdict = validate_in_duckdb(ent, normalized.path, normalized.path.parent, policy=inputs.policy,
                                      batch_rules=batch, view_sql=inputs.view_sql, docs_dir=docs,
-                                     memory_limit=settings.duckdb_memory)
+                                     memory_limit=settings.duckdb_memory, verdicts=out)
+    return Validated(path=out, failed_rows=verdict.failed_rows, expectations=_merge(verdict.expectations),
+                     warnings=verdict.warned, failures=verdict.failed, docs=verdict.docs)
+
+
+def write_failures(verdict, out: Path) -> int:
+    """The pandas engine's verdicts (held in ``verdict.failures``) as the verdicts Parquet; returns their rows."""
     ordinals = sorted(verdict.failures)
     rules = [sorted({r for r, _ in verdict.failures[o]}) for o in ordinals]
     checks = [sorted({f"{r}:{f}" if f else r for r, f in verdict.failures[o]}) for o in ordinals]
@@ -89,10 +98,8 @@ def validate(source: dict, normalized: Normalized, interval: Interval, settings:
             "checks": pa.array(checks, pa.list_(pa.string())),
         }
     )
-    out = verdicts_path(settings, source["id"], interval)
     pq.write_table(table, out)
-    return Validated(path=out, failed_rows=len(ordinals), expectations=_merge(verdict.expectations),
-                     warnings=verdict.warned, failures=verdict.failed, docs=verdict.docs)
+    return len(ordinals)
 
 
 def validate_with_pandas(ent, path: Path, policy=None, batch_rules=(), view_sql: str | None = None):

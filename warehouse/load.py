@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from standards.entity import Entity
+from standards.rejects import RAW_KEPT_BYTES, max_field_bytes
 from standards.transform import META_COLUMNS, quote_ident, quote_literal
 from warehouse.changed_keys import changed_keys
 from warehouse.merge_history import merge_history
@@ -95,6 +96,16 @@ def load(
     return _load(*args)
 
 
+def _kept(column: str) -> str:
+    """The raw value quarantine keeps: a value over the field limit (standards/rejects.py, its row is quarantined as
+    field-too-large) is cut to its first RAW_KEPT_BYTES characters with a note of its size, so quarantine stays
+    bounded by the batch, not by the largest field a department sends."""
+    c = f"l.{quote_ident(column)}"
+    text = f"CAST({c} AS VARCHAR)"
+    return (f"CASE WHEN strlen({text}) > {max_field_bytes()} THEN left({text}, {RAW_KEPT_BYTES}) || ' [cut: ' || "
+            f"strlen({text}) || ' bytes in all]' ELSE {c} END")
+
+
 def _load(con, entity, entry, landing, raw_columns, normalized, verdicts, expectations, state) -> LedgerEntry:
     fields = [f.name for f in entity.fields]
     cols = ", ".join(quote_ident(f) for f in fields)
@@ -103,7 +114,7 @@ def _load(con, entity, entry, landing, raw_columns, normalized, verdicts, expect
     updates = [f"{quote_ident(f)} = s.{quote_ident(f)}" for f in fields if f not in entity.primary_key]
     updates += ["_source = s._source", "_extracted_at = s._extracted_at", "_row_hash = s._row_hash"]
     raw = [c for c in raw_columns if c not in META_COLUMNS]
-    record = "json_object(" + ", ".join(f"{quote_literal(c)}, l.{quote_ident(c)}" for c in raw) + ")"
+    record = "json_object(" + ", ".join(f"{quote_literal(c)}, {_kept(c)}" for c in raw) + ")"
     run = quote_literal(entry.run_id)
     src = quote_literal(entry.source)
     start = quote_literal(entry.interval_start.isoformat())

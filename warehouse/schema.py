@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS meta.ledger (
     message VARCHAR
 );
 CREATE TABLE IF NOT EXISTS meta.quarantine (
-    quarantine_id VARCHAR PRIMARY KEY,
+    quarantine_id VARCHAR NOT NULL,  -- unique by the load's NOT EXISTS; no index: an ART index cannot spill
     source VARCHAR NOT NULL,
     entity VARCHAR NOT NULL,
     interval_start DATE NOT NULL,

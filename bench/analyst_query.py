@@ -17,16 +17,15 @@ import statistics
 import time
 from pathlib import Path
 
-QUERIES = {
+QUERIES = {  # columns every snapshot keeps, whatever generalization the gate chose (a small night drops sex, place)
     "community_month": "SELECT * FROM marts.community_month ORDER BY community_code",
-    "join on person_key": """SELECT p.community_code, count(DISTINCT p.person_key) AS persons,
+    "join on person_key": """SELECT p.birth_date, count(DISTINCT p.person_key) AS persons,
             count(DISTINCT e.person_key) AS employed, count(DISTINCT h.person_key) AS seen_by_a_clinic
         FROM std.person p
         LEFT JOIN std.employment_spell e USING (person_key)
         LEFT JOIN std.health_encounter h USING (person_key)
         GROUP BY ALL ORDER BY 1""",
-    "GROUP BY std.person": """SELECT community_code, sex_code, year(birth_date) AS born, count(*) AS persons
-        FROM std.person GROUP BY ALL ORDER BY ALL""",
+    "GROUP BY std.person": """SELECT birth_date, count(*) AS persons FROM std.person GROUP BY ALL ORDER BY ALL""",
 }
 
 

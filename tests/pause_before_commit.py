@@ -9,8 +9,14 @@ transaction (every write of the load or key rotation done, nothing committed). N
 from __future__ import annotations
 
 import importlib
+import os
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 PAUSED = "tests: paused before COMMIT inside the open transaction"
 SECONDS = 120
@@ -36,6 +42,25 @@ class PausingConnection:
 
     def __exit__(self, *exc):
         return self._con.__exit__(*exc)
+
+
+def kill_at_commit(module: str, cli_args: list[str], env: dict, wait: float = 120) -> int:
+    """Run the CLI (``cli_args``) pausing before the first COMMIT through ``<module>.connect``, SIGKILL it there and
+    return its exit code; fails the test if it ended before the pause."""
+    env = {**env, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.pause_before_commit", module, "--", *cli_args], env=env,
+                            cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + wait
+        for line in proc.stderr:
+            if PAUSED in line or time.monotonic() > deadline:
+                break
+        assert proc.poll() is None, f"{' '.join(cli_args)} ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    return proc.returncode
 
 
 def main(argv: list[str]) -> None:

@@ -24,13 +24,12 @@ import duckdb
 import pytest
 
 from tests.night_fixture import generated_night
-from tests.pause_before_commit import PAUSED
+from tests.pause_before_commit import kill_at_commit
 from unsilo.catalog import source, sources
 from unsilo.interval import Interval
 from unsilo.night import rebuild_marts, run_source
 from unsilo.settings import settings
 
-REPO = Path(__file__).resolve().parents[2]
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 NO_EXTENSIONS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -327,21 +326,9 @@ def test_a_load_killed_mid_transaction_leaves_the_warehouse_as_it_was_and_the_ne
     with sqlite3.connect(night.home / "departments" / "housing" / "housing.db") as db:
         db.execute("UPDATE tenancies SET monthly_rent = monthly_rent + 100 WHERE tenancy_id = 'T000005'")
     # the pause is injected from outside (tests/pause_before_commit.py): the load waits before its COMMIT
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    loader = subprocess.Popen([sys.executable, "-m", "tests.pause_before_commit", "unsilo.night", "--", "sync",
-                               "housing_tenancies", "--start", night.interval.start.isoformat()], env=env, cwd=REPO,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        for line in loader.stderr:
-            if PAUSED in line or time.monotonic() > deadline:
-                break
-        assert loader.poll() is None, "the load ended before it could be killed"
-        os.kill(loader.pid, signal.SIGKILL)
-    finally:
-        loader.kill()
-        loader.wait(timeout=30)
-    assert loader.returncode == -signal.SIGKILL
+    code = kill_at_commit("unsilo.night", ["sync", "housing_tenancies", "--start", night.interval.start.isoformat()],
+                          dict(os.environ), wait=90)
+    assert code == -signal.SIGKILL
     with night.connect() as con:
         assert _state(con) == before
     entry = run_source(source("housing_tenancies", settings()), night.interval, settings())

@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,13 +12,12 @@ import pytest
 from standards import gb11643
 from standards.pseudonym import hmac_sql, pseudonym
 from tests.night_fixture import generated_night
-from tests.pause_before_commit import PAUSED
+from tests.pause_before_commit import kill_at_commit
 from tests.unsilo.test_cli import UNSILO
 from unsilo.key_rotation import KeyRotationError, check, key_domains, rotate
 from unsilo.settings import KEY_ENV, KEY_FILE_ENV, SettingsError, read_chain, settings
 from warehouse.rekey import RekeyError, plan
 
-REPO = Path(__file__).resolve().parents[2]
 
 K1 = b"first-key-of-the-chain"
 K2 = b"second-key-of-the-chain"
@@ -100,16 +96,8 @@ def raw_id_matches(night, chain) -> int:
 def test_a_rotation_killed_inside_its_transaction_leaves_the_old_keys_and_key_file(night):
     before, key_text = tables(night), night.key_file.read_bytes()
     # the pause is injected from outside (tests/pause_before_commit.py): the rotation waits before its COMMIT
-    env = dict(os.environ, UNSILO_ROLE="steward", PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "tests.pause_before_commit", "unsilo.key_rotation", "--", "key",
-                             "rotate"], env=env, cwd=REPO, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    for line in proc.stderr:
-        if PAUSED in line or time.monotonic() > deadline:
-            break
-    assert proc.poll() is None, "the rotation ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    code = kill_at_commit("unsilo.key_rotation", ["key", "rotate"], dict(os.environ, UNSILO_ROLE="steward"))
+    assert code == -signal.SIGKILL
     assert tables(night) == before and night.key_file.read_bytes() == key_text
     with pytest.raises(SettingsError, match="unsilo key check"):  # the new chain was pending: no night may run
         settings().pseudonym_key()
